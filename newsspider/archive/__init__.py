@@ -1,0 +1,1 @@
+"""The archive format: post bodies, front matter, file names and atomic writes."""

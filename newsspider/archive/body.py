@@ -1,0 +1,232 @@
+"""Turn an article's body HTML into the body of an archive post.
+
+Two modes:
+
+* ``verbatim`` reproduces, byte for byte, what the older RSS pipeline wrote: the fragment is
+  re-parsed as a whole document, image and link URLs are made absolute, every ``<img>`` gets
+  ``referrerpolicy="no-referrer"``, ``<script>`` is removed, entities are decoded, empty
+  attributes are written bare and void elements have no ``/``.
+* ``clean`` keeps the article (text, pictures, links, tables, the editor line) and drops the rest
+  (scripts, styles, comments, iframes, QR and app promotions), sanitized with nh3 and laid out so
+  that Markdown leaves it alone.
+
+Both modes escape ``{`` and ``}`` as ``&#123;``/``&#125;``: Hexo runs post bodies through Nunjucks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urljoin
+
+import lxml.html
+import nh3
+from lxml import etree
+
+VOID_ELEMENTS = frozenset(
+    "area base br col embed hr img input keygen link meta param source track wbr".split()
+)
+# A document parser puts these into <head> when they come before any body content.
+_HEAD_ELEMENTS = frozenset("base link meta script style title".split())
+_HTML_SPACE = " \t\n\f\r"
+
+# Blocks that are not article content: QR codes, app and brokerage promotions, quote widgets.
+PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr", "ct_hqimg", "finance_app_zqtg"})
+_DROP_WITH_CONTENT = frozenset(
+    "script style iframe noscript object embed form button select textarea template".split()
+)
+_CLEAN_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"area", "map"}
+_CLEAN_ATTRIBUTES = {
+    "a": {"href", "title", "target"},
+    "img": {"src", "alt", "title", "width", "height", "referrerpolicy"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "ol": {"start"},
+}
+_CLEANER = nh3.Cleaner(
+    tags=set(_CLEAN_TAGS),
+    attributes=_CLEAN_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    strip_comments=True,
+    link_rel="noopener noreferrer",
+)
+_LEADING_SPACE = re.compile(r"^[ \t]+", re.M)
+
+
+class BodyMode(StrEnum):
+    """How a post body is written (setting ``ARCHIVE_BODY``)."""
+
+    VERBATIM = "verbatim"
+    CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class ArchiveBody:
+    """A ready post body (braces escaped) and the picture the front matter shows."""
+
+    html: str
+    headimg: str
+
+
+def escape_braces(text: str) -> str:
+    """``{``/``}`` as ``&#123;``/``&#125;``, so Nunjucks leaves them alone."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def parse_fragment(body_html: str) -> lxml.html.HtmlElement:
+    """The body markup parsed under one wrapper ``<div>``."""
+    return lxml.html.fragment_fromstring(body_html, create_parent="div")
+
+
+def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
+    for img in root.iter("img"):
+        src = img.get("src")
+        if src is not None:
+            img.set("src", urljoin(base_url, src.strip()))
+        img.set("referrerpolicy", "no-referrer")
+    for link in root.iter("a"):
+        href = link.get("href")
+        if href is not None:
+            link.set("href", urljoin(base_url, href.strip()))
+
+
+def first_image(root: lxml.html.HtmlElement) -> str:
+    """``src`` of the first ``<img>`` outside comments and scripts, or ``''``."""
+    for img in root.iter("img"):
+        return img.get("src") or ""
+    return ""
+
+
+def _remove(element: etree._Element) -> None:
+    """Remove an element and its content, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _leading_body_nodes(root: lxml.html.HtmlElement) -> Iterable[etree._Element]:
+    """The children a document parser keeps in ``<body>``.
+
+    Comments and head elements (``<style>``, ``<meta>``…) that come before the first content
+    node go to ``<head>`` or the document, and so does leading whitespace.
+    """
+    children = list(root)
+    index = 0
+    if not (root.text or "").strip(_HTML_SPACE):
+        while index < len(children):
+            child = children[index]
+            is_head = child.tag is etree.Comment or child.tag in _HEAD_ELEMENTS
+            if not is_head or (child.tail or "").strip(_HTML_SPACE):
+                break
+            index += 1
+    return children[index:]
+
+
+def _verbatim_nodes(nodes: Iterable[etree._Element], out: list[str]) -> None:
+    for node in nodes:
+        tag = node.tag
+        if tag is etree.Comment:
+            out.append(f"<!--{node.text or ''}-->")
+        elif tag is etree.ProcessingInstruction or not isinstance(tag, str):
+            pass
+        elif tag != "script":
+            out.append("<" + tag)
+            for name, value in node.attrib.items():
+                if value == "":
+                    out.append(" " + name)
+                else:
+                    out.append(f' {name}="{value.replace(chr(34), "&quot;")}"')
+            out.append(">")
+            if tag not in VOID_ELEMENTS:
+                if node.text:
+                    out.append(node.text)
+                _verbatim_nodes(node, out)
+                out.append(f"</{tag}>")
+        if node.tail:
+            out.append(node.tail)
+
+
+def _verbatim(root: lxml.html.HtmlElement, base_url: str) -> ArchiveBody:
+    """The body exactly as the older pipeline wrote it (see the module docstring)."""
+    _absolutize(root, base_url)
+    out: list[str] = []
+    leading = (root.text or "").lstrip(_HTML_SPACE)
+    if leading:
+        out.append(leading)
+    _verbatim_nodes(_leading_body_nodes(root), out)
+    return ArchiveBody(html=escape_braces("".join(out)), headimg=first_image(root))
+
+
+def _is_promo(element: etree._Element) -> bool:
+    classes = (element.get("class") or "").split()
+    return any(name in PROMO_CLASSES for name in classes)
+
+
+def _clean(root: lxml.html.HtmlElement, base_url: str) -> ArchiveBody:
+    """The article content, sanitized, one block per line with no indentation.
+
+    ``headimg`` is the same as in verbatim mode, so both modes share one front matter.
+    """
+    _absolutize(root, base_url)
+    headimg = first_image(root)
+    doomed = [
+        el
+        for el in root.iter()
+        if el.tag is etree.Comment
+        or el.tag is etree.ProcessingInstruction
+        or (isinstance(el.tag, str) and (el.tag in _DROP_WITH_CONTENT or _is_promo(el)))
+    ]
+    for element in doomed:
+        _remove(element)
+    markup = "".join(
+        [_escape_text(root.text or "")]
+        + [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in root]
+    )
+    sanitized = _CLEANER.clean(markup)
+    lines = (line for line in _LEADING_SPACE.sub("", sanitized).splitlines())
+    text = "\n".join(line for line in lines if line.strip(_HTML_SPACE))
+    return ArchiveBody(html=escape_braces(text), headimg=headimg)
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _has_content(root: lxml.html.HtmlElement) -> bool:
+    """True when the body holds text (outside scripts, styles and comments) or a picture."""
+    if next(root.iter("img"), None) is not None:
+        return True
+    texts = root.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+    return any(str(text).strip() for text in [root.text or "", *texts])
+
+
+def render_body(body_html: str, base_url: str, mode: BodyMode) -> ArchiveBody | None:
+    """The post body for ``mode``, or None when the article body is empty."""
+    root = parse_fragment(body_html)
+    if not _has_content(root):
+        return None
+    if mode is BodyMode.VERBATIM:
+        return _verbatim(root, base_url)
+    return _clean(root, base_url)
+
+
+def post_content(body: str, mode: BodyMode) -> str:
+    """What follows the front matter: the body inside the archive's ``<div>`` wrapper.
+
+    Verbatim mode keeps the older pipeline's exact whitespace around the wrapper.
+    """
+    if mode is BodyMode.VERBATIM:
+        return f"\n<div>   \n{body}  \n</div>\n            "
+    return f"\n<div>\n{body}\n</div>\n"

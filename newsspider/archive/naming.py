@@ -1,0 +1,64 @@
+"""Post file names and archive paths.
+
+The older pipeline named a post after its title with ASCII ``: / \\ ? * < > | [ ]`` and
+``“ ”`` replaced by ``_`` and ``#``, ``.`` and line breaks removed; existing archives use those
+names, so we do too. On top of that every name must load in Hexo: ``%`` breaks Hexo's URI
+decoding, so it becomes ``％``, and Hexo skips names that start with ``_`` or ``.``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+MAX_NAME_BYTES = 255
+POST_SUFFIX = ".md"
+
+_LEGACY_UNDERSCORE = str.maketrans(dict.fromkeys(':/\\?*<>|[]“”', "_"))
+_LEGACY_REMOVED = re.compile(r"[#.\r\n]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_LEADING_HIDDEN = re.compile(r"^[_.]+")
+
+
+def legacy_stem(title: str) -> str:
+    """The file name (without ``.md``) the older pipeline gave a post with this title."""
+    return _LEGACY_REMOVED.sub("", title.translate(_LEGACY_UNDERSCORE))
+
+
+def _fit(stem: str, suffix: str, limit: int) -> str:
+    budget = limit - len(suffix.encode())
+    encoded = stem.encode()
+    if len(encoded) <= budget:
+        return stem + suffix
+    return encoded[:budget].decode(errors="ignore").rstrip() + suffix
+
+
+def docid_token(docid: str | None, url: str) -> str:
+    """A short, file-name-safe identifier of the article (``lasorkf8164852``)."""
+    if docid:
+        token = docid.rpartition(":")[2]
+    else:
+        token = PurePosixPath(url.split("?")[0]).stem.removeprefix("doc-").removeprefix("detail-")
+    token = re.sub(r"[^0-9A-Za-z_-]", "", token)
+    return token or "article"
+
+
+def post_filename(title: str, disambiguator: str | None = None) -> str:
+    """The post's file name: the legacy rule, made safe for Hexo, cut to 255 bytes.
+
+    ``disambiguator`` (the docid token) is appended when another article holds the plain name.
+    Never empty, never hidden, never a path.
+    """
+    stem = _CONTROL.sub("", legacy_stem(title)).replace("%", "％").strip()
+    stem = _LEADING_HIDDEN.sub(lambda m: "＿" * len(m.group()), stem)
+    if not stem:
+        stem = "untitled"
+    suffix = f"-{disambiguator}{POST_SUFFIX}" if disambiguator else POST_SUFFIX
+    return _fit(stem, suffix, MAX_NAME_BYTES)
+
+
+def category_dirs(categories: Sequence[str]) -> PurePosixPath:
+    """The folder a post of these categories lives in, relative to the archive root."""
+    parts = [post_filename(c).removesuffix(POST_SUFFIX) for c in categories]
+    return PurePosixPath(*parts)

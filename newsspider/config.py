@@ -1,0 +1,85 @@
+"""Typed configuration, parsed once from Scrapy settings; bad values fail at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapy.settings import BaseSettings
+
+from newsspider.archive.body import BodyMode
+
+
+class ConfigError(ValueError):
+    """A setting or spider argument with a value newsspider cannot use."""
+
+
+class AuthorMode(StrEnum):
+    """Whose name goes into ``author:`` (setting ``ARCHIVE_AUTHOR``)."""
+
+    SITE = "site"
+    SOURCE = "source"
+
+
+SITE_AUTHOR = "新浪财经"
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(settings: BaseSettings, name: str, enum: type[E]) -> E:
+    raw = str(settings.get(name) or "").strip().lower()
+    try:
+        return enum(raw)
+    except ValueError:
+        valid = ", ".join(member.value for member in enum)
+        raise ConfigError(f"{name}={raw!r} is not valid; use one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """``ARCHIVE_*`` settings."""
+
+    root: Path
+    body: BodyMode
+    author: AuthorMode
+    fsync: bool
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
+        root = str(settings.get("ARCHIVE_DIR") or "").strip()
+        if not root:
+            raise ConfigError("ARCHIVE_DIR is empty; set it to the archive folder")
+        return cls(
+            root=Path(root).expanduser(),
+            body=_choice(settings, "ARCHIVE_BODY", BodyMode),
+            author=_choice(settings, "ARCHIVE_AUTHOR", AuthorMode),
+            fsync=settings.getbool("ARCHIVE_FSYNC", True),
+        )
+
+
+def parse_mirror(value: object) -> str:
+    """The ``SINA_MIRROR`` base URL without a trailing ``/``, or ``''`` when unset."""
+    text = str(value or "").strip().rstrip("/")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(
+            f"SINA_MIRROR={text!r} is not a base URL like http://127.0.0.1:8000"
+        )
+    return text
+
+
+def positive_int(name: str, value: object, *, maximum: int | None = None) -> int:
+    """A spider argument that must be a whole number from 1 to ``maximum``."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1 or (maximum is not None and number > maximum):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        raise ConfigError(f"-a {name}={value!s} is not valid; use a whole number from 1{upper}")
+    return number

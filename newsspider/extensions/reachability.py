@@ -1,0 +1,67 @@
+"""Say clearly, once, when Sina could not be reached at all, and fail the run."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from newsspider.failures import UNREACHABLE
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+FAILED_STAT = "newsspider/run_failed"
+
+
+class SinaReachability:
+    """At the end of a crawl, checks that Sina answered at least once.
+
+    When every request failed with a connection-level error (DNS, refused, timeout), logs one
+    line naming the errors, sets ``sina/unreachable`` and ``newsspider/run_failed`` so that
+    ``scrapy crawl`` exits non-zero. ``SINA_REACHABILITY_ENABLED`` switches it off.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.errors: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SinaReachability:
+        if not crawler.settings.getbool("SINA_REACHABILITY_ENABLED", True):
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        responses = stats.get_value("downloader/response_count", 0)
+        prefix = "downloader/exception_type_count/"
+        errors = {
+            key.removeprefix(prefix).rpartition(".")[2]: value
+            for key, value in stats.get_stats().items()
+            if key.startswith(prefix)
+        }
+        unreachable = {name: n for name, n in errors.items() if name in UNREACHABLE}
+        if responses or not unreachable:
+            return
+        listed = ", ".join(f"{name} x{n}" for name, n in sorted(unreachable.items()))
+        mirror = self.crawler.settings.get("SINA_MIRROR") or ""
+        target = f"the mirror {mirror}" if mirror else "Sina"
+        logger.error(
+            "Sina could not be reached: no request to %s got an answer (%s). "
+            "Check the network, DNS and proxy settings%s.",
+            target,
+            listed,
+            "" if mirror else ", or set SINA_MIRROR",
+        )
+        stats.set_value("sina/unreachable", 1)
+        stats.set_value(FAILED_STAT, "sina_unreachable")

@@ -1,0 +1,56 @@
+"""Items: what the spider yields and the pipelines complete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from newsspider.sina.article import ArticlePage
+from newsspider.sina.roll import RollEntry
+
+
+@dataclass
+class ArticleItem:
+    """One Sina article on its way into the archive.
+
+    The spider fills the first group from the roll item and the page; the pipelines fill the
+    post fields. Missing values are ``None``; times are aware datetimes.
+    """
+
+    url: str
+    channel: str
+    docid: str | None
+    roll_title: str | None
+    page_title: str | None
+    listed_at: datetime | None
+    updated_at: datetime | None
+    published_at: datetime | None
+    displayed_at: datetime | None
+    source: str | None
+    body_html: str | None
+    # Post fields, set by the pipelines.
+    title: str | None = None
+    date: datetime | None = None
+    categories: list[str] = field(default_factory=list)
+    author: str | None = None
+    comments: bool = False
+    headimg: str = ""
+    body: str | None = None
+    post_path: str | None = None
+
+
+def article_item(entry: RollEntry, page: ArticlePage, channel: str) -> ArticleItem:
+    """The item for an article the roll listed, from the roll entry and the fetched page."""
+    return ArticleItem(
+        url=entry.url,
+        channel=channel,
+        docid=entry.docid,
+        roll_title=entry.title,
+        page_title=page.title,
+        listed_at=entry.intime,
+        updated_at=entry.mtime,
+        published_at=page.published_at,
+        displayed_at=page.displayed_at,
+        source=page.source or entry.media_name,
+        body_html=page.body_html,
+    )

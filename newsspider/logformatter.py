@@ -1,0 +1,30 @@
+"""Log lines that stay one line: dropped items are named by URL and reason, not dumped."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.http import Response
+
+
+class NewsLogFormatter(LogFormatter):  # type: ignore[misc]
+    """Like Scrapy's, but a dropped item logs ``Dropped <url>: <reason>`` at INFO."""
+
+    def dropped(
+        self,
+        item: Any,
+        exception: BaseException,
+        response: Response | None,
+        spider: Spider | None = None,
+    ) -> LogFormatterResult:
+        url = getattr(item, "url", None) or "item"
+        return {
+            "level": logging.INFO,
+            "msg": "Dropped %(url)s: %(exception)s",
+            "args": {"url": url, "exception": exception},
+        }

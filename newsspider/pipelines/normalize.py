@@ -1,0 +1,54 @@
+"""Front matter fields: title, date, categories, author, comments."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import DropItem
+
+from newsspider.config import SITE_AUTHOR, ArchiveConfig, AuthorMode
+from newsspider.items import ArticleItem
+from newsspider.sina.channels import get_channel
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+def drop(stats: StatsCollector, item: ArticleItem, reason: str, detail: str) -> DropItem:
+    """Count a dropped article under ``sina/dropped/<reason>`` and build the exception."""
+    stats.inc_value(f"sina/dropped/{reason}")
+    return DropItem(f"{reason}: {detail}")
+
+
+class NormalizePipeline:
+    """Sets ``title`` (the roll's, else the page's, trimmed), ``date`` (roll ``intime``, else
+    ``article:published_time``, else the displayed date), ``categories`` from the channel,
+    ``author`` per ``ARCHIVE_AUTHOR`` and ``comments`` (false)."""
+
+    def __init__(self, crawler: Crawler, author: AuthorMode) -> None:
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.author = author
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
+        return cls(crawler, ArchiveConfig.from_settings(crawler.settings).author)
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        title = (item.roll_title or "").strip() or (item.page_title or "").strip()
+        if not title:
+            raise drop(self.stats, item, "no_title", "neither the roll nor the page has a title")
+        date = item.listed_at or item.published_at or item.displayed_at
+        if date is None:
+            raise drop(self.stats, item, "no_date", "no roll time and no date on the page")
+        item.title = title
+        item.date = date
+        item.categories = list(get_channel(item.channel).categories)
+        source = (item.source or "").strip()
+        item.author = source if self.author is AuthorMode.SOURCE and source else SITE_AUTHOR
+        item.comments = False
+        return item

@@ -1,0 +1,61 @@
+"""Scrapy settings for newsspider. Every value here can be overridden with ``-s NAME=VALUE``."""
+
+BOT_NAME = "newsspider"
+SPIDER_MODULES = ["newsspider.spiders"]
+NEWSPIDER_MODULE = "newsspider.spiders"
+COMMANDS_MODULE = "newsspider.commands"
+
+# --- Archive -----------------------------------------------------------------------------------
+ARCHIVE_DIR = "output"  # the archive root; posts go to ARCHIVE_DIR/金融/新浪财经/<channel>/
+ARCHIVE_BODY = "clean"  # clean | verbatim (byte for byte what the older pipeline wrote)
+ARCHIVE_AUTHOR = "site"  # site (新浪财经) | source (the article's own source)
+ARCHIVE_FSYNC = True  # fsync each post before its rename
+
+# --- Sina ----------------------------------------------------------------------------------------
+SINA_MIRROR = ""  # e.g. http://127.0.0.1:8000: fetch https://HOST/PATH from MIRROR/HOST/PATH
+SINA_REACHABILITY_ENABLED = True
+
+ITEM_PIPELINES = {
+    "newsspider.pipelines.normalize.NormalizePipeline": 100,
+    "newsspider.pipelines.body.BodyPipeline": 300,
+    "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
+}
+EXTENSIONS = {
+    "newsspider.extensions.reachability.SinaReachability": 500,
+}
+DOWNLOAD_HANDLERS = {
+    "http": "newsspider.mirror.MirrorDownloadHandler",
+    "https": "newsspider.mirror.MirrorDownloadHandler",
+}
+ADDONS = {
+    "newsspider.addons.PolitenessAddon": 100,
+}
+LOG_FORMATTER = "newsspider.logformatter.NewsLogFormatter"
+
+# --- Politeness (real Sina hosts) ------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+    "Referer": "https://finance.sina.com.cn/",
+}
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+# AutoThrottle is switched on for real hosts by PolitenessAddon (off against SINA_MIRROR).
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_TIMES = 2
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,142 @@
+"""The Sina roll API: parse one answer into typed entries.
+
+The API answers JSON (sometimes wrapped as JSONP) shaped like
+``{"result": {"status": {"code": 0, "msg": "succ"}, "total": N, "data": [item, ...]}}``.
+Numbers may arrive as strings, ``img`` as ``{}`` or ``[]``; nothing here trusts a type.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from newsspider.sina.dates import from_unix
+from newsspider.sina.urls import canonical_article_url, is_sina_host
+
+_JSONP = re.compile(r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w+\s*\)\s*\{\s*\}\s*;?)?\s*$", re.S)
+
+
+class RollError(ValueError):
+    """A roll answer that cannot be used; ``reason`` is a short stats key."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RollEntry:
+    """One usable roll item: an article the roll lists."""
+
+    url: str
+    title: str
+    docid: str | None
+    intime: datetime | None
+    mtime: datetime | None
+    media_name: str | None
+
+
+@dataclass
+class RollPage:
+    """One parsed roll answer: usable entries and the items that were rejected, with reasons."""
+
+    entries: list[RollEntry]
+    total: int | None
+    rejected: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        stripped = value.strip()
+        return stripped or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+def _load(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    match = _JSONP.match(text)
+    if match:
+        try:
+            return json.loads(match.group("body"))
+        except ValueError as exc:
+            raise RollError("bad_json", f"JSONP body is not valid JSON: {exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        raise RollError("not_json", "answer is HTML, not JSON")
+    raise RollError("bad_json", "answer is not valid JSON (truncated or garbled)")
+
+
+def parse_entry(item: Any) -> RollEntry | str:
+    """A ``RollEntry`` from one raw item, or the reason it cannot be used."""
+    if not isinstance(item, dict):
+        return "not_an_object"
+    url = _text(item.get("url"))
+    if url is None:
+        return "no_url"
+    url = canonical_article_url(url)
+    if not url.startswith(("https://", "http://")):
+        return "bad_url"
+
+
+    if not is_sina_host(urlsplit(url).hostname):
+        return "off_site_url"
+    title = _text(item.get("title"))
+    if title is None:
+        return "no_title"
+    return RollEntry(
+        url=url,
+        title=title,
+        docid=_text(item.get("docid")),
+        intime=from_unix(item.get("intime")),
+        mtime=from_unix(item.get("mtime")),
+        media_name=_text(item.get("media_name")),
+    )
+
+
+def parse_roll(text: str) -> RollPage:
+    """Parse one roll API answer (JSON or JSONP).
+
+    Raises ``RollError`` when the answer as a whole is unusable: not JSON, a non-zero
+    ``status.code``, or no ``data`` list. Single bad items are reported in ``rejected``.
+    """
+    payload = _load(text)
+    result = payload.get("result") if isinstance(payload, dict) else None
+    if not isinstance(result, dict):
+        raise RollError("bad_envelope", "answer has no 'result' object")
+    status = result.get("status")
+    code = _int(status.get("code")) if isinstance(status, dict) else None
+    if code != 0:
+        msg = _text(status.get("msg")) if isinstance(status, dict) else None
+        raise RollError("status_code", f"roll status code {code!r} ({msg or 'no message'})")
+    data = result.get("data")
+    if data is None or data == {}:
+        data = []
+    if not isinstance(data, list):
+        raise RollError("bad_envelope", "'data' is not a list")
+    page = RollPage(entries=[], total=_int(result.get("total")))
+    for item in data:
+        entry = parse_entry(item)
+        if isinstance(entry, str):
+            page.rejected.append(entry)
+        else:
+            page.entries.append(entry)
+    return page

@@ -1,0 +1,1 @@
+"""Spiders. They route requests and responses; extraction lives in ``newsspider.sina``."""
