@@ -83,3 +83,9 @@ def positive_int(name: str, value: object, *, maximum: int | None = None) -> int
         upper = f" to {maximum}" if maximum is not None else " or more"
         raise ConfigError(f"-a {name}={value!s} is not valid; use a whole number from 1{upper}")
     return number
+
+
+def validate_settings(settings: BaseSettings) -> None:
+    """Raise ``ConfigError`` for the first ``ARCHIVE_*``/``SINA_*`` setting that is unusable."""
+    ArchiveConfig.from_settings(settings)
+    parse_mirror(settings.get("SINA_MIRROR"))

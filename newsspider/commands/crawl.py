@@ -1,8 +1,10 @@
-"""``scrapy crawl`` that also exits non-zero when the run itself failed.
+"""``scrapy crawl`` with clear start-up errors and an exit code schedulers can trust.
 
-Scrapy's own command exits 1 only when the crawler could not start; schedulers also need to
-notice a run that started but could not reach Sina. Extensions mark such a run with the stat
-``newsspider/run_failed``.
+* Spider arguments and ``ARCHIVE_*``/``SINA_*`` settings are checked before the crawl starts;
+  a bad value stops the run with one usage line instead of a traceback.
+* Scrapy's own command exits 1 only when the crawler could not start. Extensions mark a run
+  that started but failed (Sina unreachable, say) with the stat ``newsspider/run_failed``;
+  such a run exits 1 too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
 
+from newsspider.config import ConfigError, validate_settings
 from newsspider.extensions.reachability import FAILED_STAT
 
 if TYPE_CHECKING:
@@ -29,7 +33,26 @@ class Command(ScrapyCrawlCommand):  # type: ignore[misc]
         return crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if args and self.crawler_process is not None:
+            try:
+                validate_settings(self.settings)
+                spidercls = self.crawler_process.spider_loader.load(args[0])
+                check = getattr(spidercls, "check_arguments", None)
+                if check is not None:
+                    check(**opts.spargs)
+            except ConfigError as exc:
+                raise UsageError(str(exc), print_help=False) from None
+            except KeyError:
+                pass  # unknown spider: Scrapy's command says so
         super().run(args, opts)
-        stats = self._crawler.stats if self._crawler is not None else None
-        if self.exitcode == 0 and stats is not None and stats.get_value(FAILED_STAT):
+        if self.exitcode == 0 and self._run_failed():
             self.exitcode = 1
+
+    def _run_failed(self) -> bool:
+        if self._crawler is None:
+            return False
+        try:
+            stats = self._crawler.stats
+        except RuntimeError:  # the crawl never started
+            return False
+        return bool(stats is not None and stats.get_value(FAILED_STAT))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -17,6 +16,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Loggers that attach a full traceback to a plain network error.
+_NOISY_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt",)
+
+
+class OneLineNetworkErrors(logging.Filter):
+    """Drops the traceback from records about connection-level errors: the message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ in UNREACHABLE:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
 FAILED_STAT = "newsspider/run_failed"
 
 
@@ -25,12 +38,15 @@ class SinaReachability:
 
     When every request failed with a connection-level error (DNS, refused, timeout), logs one
     line naming the errors, sets ``sina/unreachable`` and ``newsspider/run_failed`` so that
-    ``scrapy crawl`` exits non-zero. ``SINA_REACHABILITY_ENABLED`` switches it off.
+    ``scrapy crawl`` exits non-zero. Connection errors are logged without tracebacks.
+    ``SINA_REACHABILITY_ENABLED`` switches it off.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.errors: Counter[str] = Counter()
+        self._filter = OneLineNetworkErrors()
+        for name in _NOISY_LOGGERS:
+            logging.getLogger(name).addFilter(self._filter)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SinaReachability:
@@ -41,6 +57,8 @@ class SinaReachability:
         return ext
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        for name in _NOISY_LOGGERS:
+            logging.getLogger(name).removeFilter(self._filter)
         stats = self.crawler.stats
         assert stats is not None
         responses = stats.get_value("downloader/response_count", 0)

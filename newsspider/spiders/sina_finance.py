@@ -49,6 +49,11 @@ class SinaFinanceSpider(scrapy.Spider):
         self.args = CrawlArgs.parse(pages=pages, num=num)
         self._seen: set[str] = set()
 
+    @classmethod
+    def check_arguments(cls, **kwargs: Any) -> None:
+        """Raise ``ConfigError`` for a spider argument that is unusable (before the crawl)."""
+        CrawlArgs.parse(**{k: v for k, v in kwargs.items() if k in ("pages", "num")})
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield self._roll_request(1)
 

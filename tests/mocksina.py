@@ -1,0 +1,282 @@
+"""In-process mock of the Sina Finance servers (stdlib only).
+
+Implements the "Mirror URL convention" and "Roll API" of ``tests/data/sina/README.md``: the real
+URL ``https://HOST/PATH?QUERY`` is served at ``http://127.0.0.1:PORT/HOST/PATH?QUERY``.
+
+Run by hand from the repo root::
+
+    python tests/mocksina.py --golden tests/data/sina/golden --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+
+ROLL_PATHS = frozenset({"/feed.mix.sina.com.cn/api/roll/get", "/feed.sina.com.cn/api/roll/get"})
+ROLL_TIMESTAMP = "Mon Dec 13 15:34:10 +0800 2021"
+DEFAULT_NUM, MAX_NUM = 10, 50
+
+
+@dataclass
+class _Page:
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    location: str | None = None  # real URL; rewritten to the mirror form when answering
+
+
+def _to_bytes(body: bytes | str) -> bytes:
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+class MockSina:
+    """A mock Sina mirror; see the module docstring for the URL convention.
+
+    Content may be added before or after :meth:`start`. Page lookups ignore the query string
+    and compare percent-decoded paths; hosts are case-insensitive.
+    """
+
+    def __init__(self) -> None:
+        self.base_url: str = ""
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._pages: dict[str, _Page] = {}
+        self._rolls: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._raw: dict[tuple[str, str, int], _Page] = {}
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- URL mapping -------------------------------------------------------------------------
+    def mirror_path(self, url_or_path: str) -> str:
+        """Mirror request target for a real URL (``/HOST/PATH?QUERY``); mirror paths and full
+        mirror URLs (``http://127.0.0.1:PORT/...``) are returned as their target unchanged."""
+        if url_or_path.startswith("/"):
+            return url_or_path
+        parts = urlsplit(url_or_path)
+        query = f"?{parts.query}" if parts.query else ""
+        if self.base_url and f"{parts.scheme}://{parts.netloc}" == self.base_url:
+            return (parts.path or "/") + query
+        return f"/{parts.netloc.lower()}{parts.path or '/'}{query}"
+
+    def mirror_url(self, url: str) -> str:
+        """Full mirror URL (needs :meth:`start`) for a real URL."""
+        return self.base_url + self.mirror_path(url)
+
+    @staticmethod
+    def _key(target: str) -> str:
+        path = unquote(target.split("?", 1)[0])
+        host, sep, rest = path[1:].partition("/")
+        return f"/{host.lower()}{sep}{rest}"
+
+    # ---- content -----------------------------------------------------------------------------
+    def add_page(self, url: str, body: bytes | str, *, status: int = 200,
+                 headers: dict[str, str] | None = None,
+                 content_type: str = "text/html; charset=utf-8") -> None:
+        """Serve ``body`` for real ``url`` (query ignored). A ``Content-Type`` in ``headers``
+        overrides ``content_type``; ``ETag``/``Last-Modified`` there enable 304 answers."""
+        hdrs = {"Content-Type": content_type}
+        for name, value in (headers or {}).items():
+            if name.lower() == "content-type":
+                hdrs.pop("Content-Type")
+            hdrs[name] = value
+        self._pages[self._key(self.mirror_path(url))] = _Page(_to_bytes(body), status, hdrs)
+
+    def add_redirect(self, url: str, location: str, status: int = 302) -> None:
+        """Answer ``url`` with ``status`` and ``Location`` = mirror form of ``location``
+        (resolved against ``url`` when relative)."""
+        self._pages[self._key(self.mirror_path(url))] = _Page(
+            b"", status, {"Content-Type": "text/html; charset=utf-8"}, urljoin(url, location))
+
+    def set_roll(self, pageid: int | str, lid: int | str, items: list[dict[str, Any]]) -> None:
+        """Set the list served for ``pageid``/``lid`` (order kept: newest first by convention)."""
+        self._rolls[(str(pageid), str(lid))] = list(items)
+
+    def set_roll_raw(self, pageid: int | str, lid: int | str, page: int, body: bytes | str,
+                     content_type: str = "application/json", status: int = 200) -> None:
+        """Answer roll page ``page`` of ``pageid``/``lid`` with ``body`` verbatim (no
+        ``callback`` wrapping), whatever ``num`` is."""
+        self._raw[(str(pageid), str(lid), page)] = _Page(
+            _to_bytes(body), status, {"Content-Type": content_type})
+
+    def add_golden(self, golden_dir: pathlib.Path) -> dict[str, Any]:
+        """Serve ``golden_dir/page.html`` at ``meta.json``'s ``url``; return ``item.json``."""
+        meta = json.loads((golden_dir / "meta.json").read_text(encoding="utf-8"))
+        self.add_page(meta["url"], (golden_dir / "page.html").read_bytes())
+        return cast(dict[str, Any], json.loads((golden_dir / "item.json").read_text("utf-8")))
+
+    @classmethod
+    def from_golden(cls, golden_root: pathlib.Path, pageid: int | str = 155,
+                    lid: int | str = 1686) -> MockSina:
+        """Mock with every golden dir under ``golden_root`` and roll ``pageid``/``lid`` set to
+        their items, newest first by ``int(intime)``."""
+        mock = cls()
+        dirs = sorted(p for p in pathlib.Path(golden_root).iterdir() if (p / "meta.json").is_file())
+        items = [mock.add_golden(d) for d in dirs]
+        mock.set_roll(pageid, lid, sorted(items, key=lambda i: int(i["intime"]), reverse=True))
+        return mock
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def start(self, port: int = 0) -> str:
+        """Start serving on ``127.0.0.1:port`` (0 = any free port) in a daemon thread; return
+        and set :attr:`base_url`."""
+        if self._server is not None:
+            return self.base_url
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.mock = self
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        kwargs={"poll_interval": 0.05}, name="MockSina")
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        """Stop the server and close its socket (idempotent)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            if self._thread is not None:
+                self._thread.join()
+            self._server = self._thread = None
+
+    def __enter__(self) -> MockSina:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # ---- observation -------------------------------------------------------------------------
+    def _record(self, target: str) -> None:
+        with self._lock:
+            self.requests.append(target)
+
+    def count(self, url_or_path: str) -> int:
+        """Requests received for a real URL, mirror path or mirror URL. Without a query string
+        the query of requests is ignored; with one, the request target must match exactly."""
+        target = self.mirror_path(url_or_path)
+        with self._lock:
+            seen = list(self.requests)
+        if "?" in target:
+            return seen.count(target)
+        return sum(self._key(t) == self._key(target) for t in seen)
+
+    # ---- answering ---------------------------------------------------------------------------
+    def _roll(self, query: str) -> _Page:
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        key = (params.get("pageid", ""), params.get("lid", ""))
+        page = max(1, _int(params.get("page"), 1))
+        raw = self._raw.get((*key, page))
+        if raw is not None:
+            return raw
+        num = min(MAX_NUM, max(1, _int(params.get("num"), DEFAULT_NUM)))
+        items = self._rolls.get(key, [])
+        envelope = {"result": {"status": {"code": 0, "msg": "succ"}, "timestamp": ROLL_TIMESTAMP,
+                               "total": len(items), "data": items[(page - 1) * num:page * num]}}
+        text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        ctype = "application/json; charset=utf-8"
+        if callback := params.get("callback"):
+            text, ctype = f"try{{{callback}({text});}}catch(e){{}};", "application/javascript"
+        return _Page(text.encode("utf-8"), 200, {"Content-Type": ctype})
+
+    def _answer(self, target: str, req_headers: dict[str, str]) -> _Page:
+        path, _, query = target.partition("?")
+        if path in ROLL_PATHS:
+            return self._roll(query)
+        page = self._pages.get(self._key(target))
+        if page is None:
+            return _Page(b"<html><body><h1>404 Not Found</h1></body></html>", 404,
+                         {"Content-Type": "text/html; charset=utf-8"})
+        if page.location is not None:
+            return _Page(page.body, page.status,
+                         {**page.headers, "Location": self.mirror_url(page.location)})
+        lower = {k.lower(): v for k, v in page.headers.items()}
+        inm, ims = req_headers.get("if-none-match"), req_headers.get("if-modified-since")
+        if "etag" in lower and inm is not None:
+            fresh = lower["etag"] in {t.strip() for t in inm.split(",")} or inm.strip() == "*"
+        else:
+            fresh = ims is not None and lower.get("last-modified") == ims
+        if fresh and page.status == 200:
+            keep = {k: v for k, v in page.headers.items() if k.lower() in ("etag", "last-modified")}
+            return _Page(b"", 304, keep)
+        return page
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    mock: MockSina
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silence tracebacks from clients that hang up early."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+
+    def _serve(self, with_body: bool) -> None:
+        mock = cast(_Server, self.server).mock
+        mock._record(self.path)
+        page = mock._answer(self.path, {k.lower(): v for k, v in self.headers.items()})
+        self.send_response(page.status)
+        for name, value in page.headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        if page.status != 304:
+            self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        if with_body and page.status != 304:
+            self.wfile.write(page.body)
+
+    def do_GET(self) -> None:
+        self._serve(True)
+
+    def do_HEAD(self) -> None:
+        self._serve(False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No per-request logging."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: serve a golden set (roll 155/1686) and optional roll files until Ctrl-C."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--golden", type=pathlib.Path, help="dir of golden/<slug>/ dirs")
+    parser.add_argument("--roll", type=pathlib.Path, action="append", default=[],
+                        help="roll/<pageid>-<lid>.json file to serve (repeatable)")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    mock = MockSina.from_golden(args.golden) if args.golden else MockSina()
+    for roll in args.roll:
+        pageid, _, lid = roll.stem.partition("-")
+        mock.set_roll(pageid, lid, json.loads(roll.read_text(encoding="utf-8")))
+    base = mock.start(args.port)
+    print(f"MockSina serving at {base}  (e.g. {base}/feed.mix.sina.com.cn/api/roll/get"
+          "?pageid=155&lid=1686&num=50&page=1)", flush=True)
+    for key in sorted(mock._pages):
+        print(f"  {base}{key}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        mock.stop()
+
+
+if __name__ == "__main__":
+    main()
