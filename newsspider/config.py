@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings
@@ -67,9 +67,7 @@ def parse_mirror(value: object) -> str:
         return ""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-        raise ConfigError(
-            f"SINA_MIRROR={text!r} is not a base URL like http://127.0.0.1:8000"
-        )
+        raise ConfigError(f"SINA_MIRROR={text!r} is not a base URL like http://127.0.0.1:8000")
     return text
 
 

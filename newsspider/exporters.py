@@ -33,7 +33,7 @@ def render_post(item: Any) -> str:
     return render_front_matter(metadata, adapter["body"])
 
 
-class HexoPostExporter(BaseItemExporter):  # type: ignore[misc]
+class HexoPostExporter(BaseItemExporter):
     """Writes each exported item as one Hexo post (UTF-8) to the file it was given."""
 
     def __init__(self, file: IO[bytes], **kwargs: Any) -> None:

@@ -10,17 +10,18 @@ from scrapy.logformatter import LogFormatter, LogFormatterResult
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 
-class NewsLogFormatter(LogFormatter):  # type: ignore[misc]
+class NewsLogFormatter(LogFormatter):
     """Like Scrapy's, but a dropped item logs ``Dropped <url>: <reason>`` at INFO."""
 
     def dropped(
         self,
         item: Any,
         exception: BaseException,
-        response: Response | None,
-        spider: Spider | None = None,
+        response: Response | Failure | None,
+        spider: Spider,
     ) -> LogFormatterResult:
         url = getattr(item, "url", None) or "item"
         return {

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_INNER_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
-class MirrorDownloadHandler(BaseDownloadHandler):  # type: ignore[misc]
+class MirrorDownloadHandler(BaseDownloadHandler):
     """HTTP(S) download handler that serves Sina hosts from ``SINA_MIRROR`` when it is set.
 
     Other hosts, and every host when ``SINA_MIRROR`` is empty, go straight to the inner

@@ -10,6 +10,8 @@ ARCHIVE_DIR = "output"  # the archive root; posts go to ARCHIVE_DIR/金融/新�
 ARCHIVE_BODY = "clean"  # clean | verbatim (byte for byte what the older pipeline wrote)
 ARCHIVE_AUTHOR = "site"  # site (新浪财经) | source (the article's own source)
 ARCHIVE_FSYNC = True  # fsync each post before its rename
+REPORT_ENABLED = True  # a JSON report of each run ...
+REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 
 # --- Sina ----------------------------------------------------------------------------------------
 SINA_MIRROR = ""  # e.g. http://127.0.0.1:8000: fetch https://HOST/PATH from MIRROR/HOST/PATH
@@ -22,6 +24,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "newsspider.extensions.reachability.SinaReachability": 500,
+    "newsspider.extensions.report.RunReport": 900,
 }
 DOWNLOAD_HANDLERS = {
     "http": "newsspider.mirror.MirrorDownloadHandler",
@@ -32,7 +35,7 @@ ADDONS = {
 }
 LOG_FORMATTER = "newsspider.logformatter.NewsLogFormatter"
 
-# --- Politeness (real Sina hosts) ------------------------------------------------------------------
+# --- Politeness (real Sina hosts) ---------------------------------------------------------
 ROBOTSTXT_OBEY = True
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "

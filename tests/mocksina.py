@@ -84,9 +84,15 @@ class MockSina:
         return f"/{host.lower()}{sep}{rest}"
 
     # ---- content -----------------------------------------------------------------------------
-    def add_page(self, url: str, body: bytes | str, *, status: int = 200,
-                 headers: dict[str, str] | None = None,
-                 content_type: str = "text/html; charset=utf-8") -> None:
+    def add_page(
+        self,
+        url: str,
+        body: bytes | str,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        content_type: str = "text/html; charset=utf-8",
+    ) -> None:
         """Serve ``body`` for real ``url`` (query ignored). A ``Content-Type`` in ``headers``
         overrides ``content_type``; ``ETag``/``Last-Modified`` there enable 304 answers."""
         hdrs = {"Content-Type": content_type}
@@ -100,18 +106,27 @@ class MockSina:
         """Answer ``url`` with ``status`` and ``Location`` = mirror form of ``location``
         (resolved against ``url`` when relative)."""
         self._pages[self._key(self.mirror_path(url))] = _Page(
-            b"", status, {"Content-Type": "text/html; charset=utf-8"}, urljoin(url, location))
+            b"", status, {"Content-Type": "text/html; charset=utf-8"}, urljoin(url, location)
+        )
 
     def set_roll(self, pageid: int | str, lid: int | str, items: list[dict[str, Any]]) -> None:
         """Set the list served for ``pageid``/``lid`` (order kept: newest first by convention)."""
         self._rolls[(str(pageid), str(lid))] = list(items)
 
-    def set_roll_raw(self, pageid: int | str, lid: int | str, page: int, body: bytes | str,
-                     content_type: str = "application/json", status: int = 200) -> None:
+    def set_roll_raw(
+        self,
+        pageid: int | str,
+        lid: int | str,
+        page: int,
+        body: bytes | str,
+        content_type: str = "application/json",
+        status: int = 200,
+    ) -> None:
         """Answer roll page ``page`` of ``pageid``/``lid`` with ``body`` verbatim (no
         ``callback`` wrapping), whatever ``num`` is."""
         self._raw[(str(pageid), str(lid), page)] = _Page(
-            _to_bytes(body), status, {"Content-Type": content_type})
+            _to_bytes(body), status, {"Content-Type": content_type}
+        )
 
     def add_golden(self, golden_dir: pathlib.Path) -> dict[str, Any]:
         """Serve ``golden_dir/page.html`` at ``meta.json``'s ``url``; return ``item.json``."""
@@ -120,8 +135,9 @@ class MockSina:
         return cast(dict[str, Any], json.loads((golden_dir / "item.json").read_text("utf-8")))
 
     @classmethod
-    def from_golden(cls, golden_root: pathlib.Path, pageid: int | str = 155,
-                    lid: int | str = 1686) -> MockSina:
+    def from_golden(
+        cls, golden_root: pathlib.Path, pageid: int | str = 155, lid: int | str = 1686
+    ) -> MockSina:
         """Mock with every golden dir under ``golden_root`` and roll ``pageid``/``lid`` set to
         their items, newest first by ``int(intime)``."""
         mock = cls()
@@ -139,8 +155,12 @@ class MockSina:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.mock = self
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05}, name="MockSina")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            daemon=True,
+            kwargs={"poll_interval": 0.05},
+            name="MockSina",
+        )
         self._thread.start()
         return self.base_url
 
@@ -157,8 +177,12 @@ class MockSina:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # ---- observation -------------------------------------------------------------------------
@@ -186,8 +210,14 @@ class MockSina:
             return raw
         num = min(MAX_NUM, max(1, _int(params.get("num"), DEFAULT_NUM)))
         items = self._rolls.get(key, [])
-        envelope = {"result": {"status": {"code": 0, "msg": "succ"}, "timestamp": ROLL_TIMESTAMP,
-                               "total": len(items), "data": items[(page - 1) * num:page * num]}}
+        envelope = {
+            "result": {
+                "status": {"code": 0, "msg": "succ"},
+                "timestamp": ROLL_TIMESTAMP,
+                "total": len(items),
+                "data": items[(page - 1) * num : page * num],
+            }
+        }
         text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
         ctype = "application/json; charset=utf-8"
         if callback := params.get("callback"):
@@ -200,11 +230,15 @@ class MockSina:
             return self._roll(query)
         page = self._pages.get(self._key(target))
         if page is None:
-            return _Page(b"<html><body><h1>404 Not Found</h1></body></html>", 404,
-                         {"Content-Type": "text/html; charset=utf-8"})
+            return _Page(
+                b"<html><body><h1>404 Not Found</h1></body></html>",
+                404,
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
         if page.location is not None:
-            return _Page(page.body, page.status,
-                         {**page.headers, "Location": self.mirror_url(page.location)})
+            return _Page(
+                page.body, page.status, {**page.headers, "Location": self.mirror_url(page.location)}
+            )
         lower = {k.lower(): v for k, v in page.headers.items()}
         inm, ims = req_headers.get("if-none-match"), req_headers.get("if-modified-since")
         if "etag" in lower and inm is not None:
@@ -257,8 +291,13 @@ def main(argv: list[str] | None = None) -> None:
     """CLI: serve a golden set (roll 155/1686) and optional roll files until Ctrl-C."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--golden", type=pathlib.Path, help="dir of golden/<slug>/ dirs")
-    parser.add_argument("--roll", type=pathlib.Path, action="append", default=[],
-                        help="roll/<pageid>-<lid>.json file to serve (repeatable)")
+    parser.add_argument(
+        "--roll",
+        type=pathlib.Path,
+        action="append",
+        default=[],
+        help="roll/<pageid>-<lid>.json file to serve (repeatable)",
+    )
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     mock = MockSina.from_golden(args.golden) if args.golden else MockSina()
@@ -266,8 +305,11 @@ def main(argv: list[str] | None = None) -> None:
         pageid, _, lid = roll.stem.partition("-")
         mock.set_roll(pageid, lid, json.loads(roll.read_text(encoding="utf-8")))
     base = mock.start(args.port)
-    print(f"MockSina serving at {base}  (e.g. {base}/feed.mix.sina.com.cn/api/roll/get"
-          "?pageid=155&lid=1686&num=50&page=1)", flush=True)
+    print(
+        f"MockSina serving at {base}  (e.g. {base}/feed.mix.sina.com.cn/api/roll/get"
+        "?pageid=155&lid=1686&num=50&page=1)",
+        flush=True,
+    )
     for key in sorted(mock._pages):
         print(f"  {base}{key}", flush=True)
     try:

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import hexo_site
 import pytest
+
+import hexo_site
 from hexo_site import HexoLoad, HexoPost, load_hexo_posts
 
 pytestmark = pytest.mark.hexo

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from mocksina import MockSina
 
 DATA = pathlib.Path(__file__).parent / "data" / "sina"
@@ -18,8 +19,9 @@ SEED = GOLDEN / "20211213_gongxinbu_seed"
 ROLL_URL = "https://feed.mix.sina.com.cn/api/roll/get"
 
 
-def fetch(url: str, headers: dict[str, str] | None = None,
-          method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def fetch(
+    url: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
     """GET ``url``; return (status, headers, body) without following redirects or raising."""
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -64,8 +66,9 @@ def test_golden_page_byte_identical(mock: MockSina) -> None:
 def test_unknown_path_and_robots_404(mock: MockSina) -> None:
     assert fetch(mock.base_url + "/finance.sina.com.cn/nope.shtml")[0] == 404
     assert fetch(mock.base_url + "/finance.sina.com.cn/robots.txt")[0] == 404
-    mock.add_page("https://finance.sina.com.cn/robots.txt", "User-agent: *\n",
-                  content_type="text/plain")
+    mock.add_page(
+        "https://finance.sina.com.cn/robots.txt", "User-agent: *\n", content_type="text/plain"
+    )
     status, _, body = fetch(mock.base_url + "/finance.sina.com.cn/robots.txt")
     assert (status, body) == (200, b"User-agent: *\n")
 
@@ -86,7 +89,8 @@ def test_roll_envelope_and_unknown_pair(mock: MockSina) -> None:
     _, _, body = fetch(mock.mirror_url(ROLL_URL + "?pageid=1&lid=2"))
     assert body.decode("utf-8") == (
         '{"result":{"status":{"code":0,"msg":"succ"},'
-        '"timestamp":"Mon Dec 13 15:34:10 +0800 2021","total":0,"data":[]}}')
+        '"timestamp":"Mon Dec 13 15:34:10 +0800 2021","total":0,"data":[]}}'
+    )
     assert "工信部" in fetch(mock.mirror_url(ROLL_URL + "?pageid=155&lid=1686"))[2].decode("utf-8")
 
 
@@ -104,8 +108,10 @@ def test_roll_num_clamped_to_50() -> None:
 def test_both_roll_hosts_same_answer(mock: MockSina) -> None:
     query = "pageid=155&lid=1686&num=5&page=2"
     other = "https://feed.sina.com.cn/api/roll/get"
-    assert fetch(mock.mirror_url(f"{ROLL_URL}?{query}"))[2] == fetch(
-        mock.mirror_url(f"{other}?{query}"))[2]
+    assert (
+        fetch(mock.mirror_url(f"{ROLL_URL}?{query}"))[2]
+        == fetch(mock.mirror_url(f"{other}?{query}"))[2]
+    )
 
 
 def test_callback_wrapping(mock: MockSina) -> None:
@@ -116,7 +122,7 @@ def test_callback_wrapping(mock: MockSina) -> None:
     text = body.decode("utf-8")
     assert text.startswith("try{jQuery123_456(")
     assert text.endswith(");}catch(e){};")
-    inner = json.loads(text[len("try{jQuery123_456("):-len(");}catch(e){};")])
+    inner = json.loads(text[len("try{jQuery123_456(") : -len(");}catch(e){};")])
     assert len(inner["result"]["data"]) == 2
 
 
@@ -142,8 +148,11 @@ def test_redirect_location_rewritten(mock: MockSina) -> None:
 def test_conditional_requests(mock: MockSina) -> None:
     url = "https://finance.sina.com.cn/china/2021-12-13/doc-cond.shtml"
     lm = "Mon, 13 Dec 2021 07:34:10 GMT"
-    mock.add_page(url, "旧闻".encode("gbk"), headers={
-        "ETag": '"abc"', "Last-Modified": lm, "Content-Type": "text/html; charset=gbk"})
+    mock.add_page(
+        url,
+        "旧闻".encode("gbk"),
+        headers={"ETag": '"abc"', "Last-Modified": lm, "Content-Type": "text/html; charset=gbk"},
+    )
     status, headers, body = fetch(mock.mirror_url(url))
     assert (status, body) == (200, "旧闻".encode("gbk"))
     assert headers["Content-Type"] == "text/html; charset=gbk"

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
@@ -26,16 +27,44 @@ import nh3
 from lxml import etree
 
 VOID_ELEMENTS = frozenset(
-    "area base br col embed hr img input keygen link meta param source track wbr".split()
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 # A document parser puts these into <head> when they come before any body content.
-_HEAD_ELEMENTS = frozenset("base link meta script style title".split())
+_HEAD_ELEMENTS = frozenset(["base", "link", "meta", "script", "style", "title"])
 _HTML_SPACE = " \t\n\f\r"
 
 # Blocks that are not article content: QR codes, app and brokerage promotions, quote widgets.
 PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr", "ct_hqimg", "finance_app_zqtg"})
 _DROP_WITH_CONTENT = frozenset(
-    "script style iframe noscript object embed form button select textarea template".split()
+    [
+        "script",
+        "style",
+        "iframe",
+        "noscript",
+        "object",
+        "embed",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "template",
+    ]
 )
 _CLEAN_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"area", "map"}
 _CLEAN_ATTRIBUTES = {
@@ -136,18 +165,16 @@ def _leading_body_nodes(root: lxml.html.HtmlElement) -> Iterable[etree._Element]
 
 def _verbatim_nodes(nodes: Iterable[etree._Element], out: list[str]) -> None:
     for node in nodes:
-        tag = node.tag
+        tag: Any = node.tag  # a str for elements; the Comment/PI factory for the others
         if tag is etree.Comment:
             out.append(f"<!--{node.text or ''}-->")
-        elif tag is etree.ProcessingInstruction or not isinstance(tag, str):
-            pass
-        elif tag != "script":
+        elif isinstance(tag, str) and tag != "script":
             out.append("<" + tag)
-            for name, value in node.attrib.items():
+            for name, value in node.items():
                 if value == "":
-                    out.append(" " + name)
+                    out.append(f" {name!s}")
                 else:
-                    out.append(f' {name}="{value.replace(chr(34), "&quot;")}"')
+                    out.append(f' {name!s}="{str(value).replace(chr(34), "&quot;")}"')
             out.append(">")
             if tag not in VOID_ELEMENTS:
                 if node.text:

@@ -5,7 +5,7 @@ Posts look like this, byte for byte (note the blank line before the opening ``--
     (blank line)
     ---
     title: '工信部：全力稳定工业经济增长'
-    categories: 
+    categories:
      - 金融
      - 新浪财经
      - 新浪财经－国內
@@ -66,7 +66,7 @@ def yaml_plain(value: str) -> str:
     return yaml_quote(value)
 
 
-class HexoFrontMatter(YAMLHandler):  # type: ignore[misc]
+class HexoFrontMatter(YAMLHandler):
     """Writes the archive's front matter style; reads any YAML front matter."""
 
     def export(self, metadata: dict[str, object], **kwargs: object) -> str:

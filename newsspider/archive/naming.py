@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 MAX_NAME_BYTES = 255
 POST_SUFFIX = ".md"
 
-_LEGACY_UNDERSCORE = str.maketrans(dict.fromkeys(':/\\?*<>|[]“”', "_"))
+_LEGACY_UNDERSCORE = str.maketrans(dict.fromkeys(":/\\?*<>|[]“”", "_"))
 _LEGACY_REMOVED = re.compile(r"[#.\r\n]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _LEADING_HIDDEN = re.compile(r"^[_.]+")

@@ -12,7 +12,7 @@ from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import category_dirs, docid_token, post_filename
 from newsspider.sina.dates import rfc1123
 
-_LEGACY_TITLE = str.maketrans(dict.fromkeys(':/\\?*“”<>|[]', "_"))
+_LEGACY_TITLE = str.maketrans(dict.fromkeys(":/\\?*“”<>|[]", "_"))
 
 
 def _same_article(path: Path, title: str, date: datetime) -> bool:

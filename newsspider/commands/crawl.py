@@ -19,21 +19,22 @@ from newsspider.config import ConfigError, validate_settings
 from newsspider.extensions.reachability import FAILED_STAT
 
 if TYPE_CHECKING:
+    from scrapy import Spider
     from scrapy.crawler import Crawler
 
 
-class Command(ScrapyCrawlCommand):  # type: ignore[misc]
+class Command(ScrapyCrawlCommand):
     """Run a spider; exit 1 when it could not start or when ``newsspider/run_failed`` is set."""
 
-    _crawler: Crawler | None = None
+    _started: Crawler | None = None
 
-    def _create_crawler(self, spname: str) -> Crawler:
+    def _create_crawler(self, spname: type[Spider] | str) -> Crawler:
         crawler: Crawler = super()._create_crawler(spname)
-        self._crawler = crawler
+        self._started = crawler
         return crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if args and self.crawler_process is not None:
+        if args and self.crawler_process is not None and self.settings is not None:
             try:
                 validate_settings(self.settings)
                 spidercls = self.crawler_process.spider_loader.load(args[0])
@@ -49,10 +50,10 @@ class Command(ScrapyCrawlCommand):  # type: ignore[misc]
             self.exitcode = 1
 
     def _run_failed(self) -> bool:
-        if self._crawler is None:
+        if self._started is None:
             return False
         try:
-            stats = self._crawler.stats
+            stats = self._started.stats
         except RuntimeError:  # the crawl never started
             return False
         return bool(stats is not None and stats.get_value(FAILED_STAT))

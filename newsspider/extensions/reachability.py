@@ -30,6 +30,7 @@ class OneLineNetworkErrors(logging.Filter):
             record.exc_text = None
         return True
 
+
 FAILED_STAT = "newsspider/run_failed"
 
 

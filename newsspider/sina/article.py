@@ -70,9 +70,7 @@ def extract_body_html(sel: Selector) -> str | None:
 def parse_article(sel: Selector) -> ArticlePage:
     """Everything the archive needs from an article page of the current finance template."""
     date_source = sel.css(".date-source")
-    source = _clean_text(date_source.css(".source ::text").getall()) or _meta(
-        sel, "article:author"
-    )
+    source = _clean_text(date_source.css(".source ::text").getall()) or _meta(sel, "article:author")
     return ArticlePage(
         title=extract_title(sel),
         published_at=parse_iso(_meta(sel, "article:published_time")),

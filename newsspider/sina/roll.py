@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsspider.sina.dates import from_unix
 from newsspider.sina.urls import canonical_article_url, is_sina_host
 
-_JSONP = re.compile(r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w+\s*\)\s*\{\s*\}\s*;?)?\s*$", re.S)
+_JSONP = re.compile(
+    r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w+\s*\)\s*\{\s*\}\s*;?)?\s*$",
+    re.S,
+)
 
 
 class RollError(ValueError):
@@ -95,7 +98,6 @@ def parse_entry(item: Any) -> RollEntry | str:
     url = canonical_article_url(url)
     if not url.startswith(("https://", "http://")):
         return "bad_url"
-
 
     if not is_sina_host(urlsplit(url).hostname):
         return "off_site_url"

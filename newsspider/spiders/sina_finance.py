@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -20,6 +20,14 @@ from newsspider.sina.roll import RollEntry, RollError, parse_roll
 from newsspider.sina.urls import MAX_ROLL_NUM, roll_api_url
 
 logger = logging.getLogger(__name__)
+
+
+def is_html(response: Response) -> TypeGuard[TextResponse]:
+    """True for a text response whose declared type, if any, is HTML."""
+    if not isinstance(response, TextResponse):
+        return False
+    declared = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+    return not declared or declared in (b"text/html", b"application/xhtml+xml")
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class SinaFinanceSpider(scrapy.Spider):
     def parse_article(
         self, response: Response, entry: RollEntry, channel: str
     ) -> Iterator[ArticleItem]:
-        if not isinstance(response, TextResponse):
+        if not is_html(response):
             self._stats().inc_value("sina/dropped/not_html")
             logger.info("Dropped %s: not an HTML page", entry.url)
             return

@@ -1,0 +1,243 @@
+"""Pipelines and the exporter, built from a crawler the way Scrapy builds them."""
+
+import io
+import os
+from datetime import UTC, datetime
+
+import pytest
+from parsel import Selector
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+
+from newsspider.archive.files import write_atomic
+from newsspider.archive.naming import post_filename
+from newsspider.config import ConfigError, parse_mirror, validate_settings
+from newsspider.exporters import HexoPostExporter, render_post
+from newsspider.items import ArticleItem, article_item
+from newsspider.pipelines.archive import ArchiveWriterPipeline
+from newsspider.pipelines.body import BodyPipeline
+from newsspider.pipelines.normalize import NormalizePipeline
+from newsspider.sina.article import parse_article
+from newsspider.sina.roll import parse_entry
+from newsspider.spiders.sina_finance import SinaFinanceSpider
+
+from conftest import CHINA_DIR, GOLDENS
+
+
+def make_crawler(tmp_path, **settings):
+    merged = {"ARCHIVE_DIR": str(tmp_path), "ARCHIVE_BODY": "verbatim", "ARCHIVE_AUTHOR": "site"}
+    merged.update(settings)
+    return get_crawler(SinaFinanceSpider, merged)
+
+
+class Chain:
+    """The item pipelines in their ITEM_PIPELINES order."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stages = [
+            NormalizePipeline.from_crawler(crawler),
+            BodyPipeline.from_crawler(crawler),
+            ArchiveWriterPipeline.from_crawler(crawler),
+        ]
+        self.stages[-1].open_spider()
+
+    def run(self, item):
+        for stage in self.stages:
+            item = stage.process_item(item)
+        return item
+
+    def stat(self, key):
+        return self.crawler.stats.get_value(key)
+
+
+def golden_item(golden, **changes):
+    entry = parse_entry(golden.item)
+    assert not isinstance(entry, str)
+    item = article_item(entry, parse_article(Selector(text=golden.page)), "china")
+    for key, value in changes.items():
+        setattr(item, key, value)
+    return item
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.slug)
+def test_golden_item_becomes_the_golden_post(tmp_path, golden):
+    chain = Chain(make_crawler(tmp_path))
+    item = chain.run(golden_item(golden))
+    path = tmp_path / item.post_path
+    assert path.parent == tmp_path / CHINA_DIR
+    assert path.name == post_filename(golden.meta["title"])
+    assert path.read_bytes() == golden.expected
+    assert chain.stat("archive/written") == 1
+    assert render_post(item).encode() == golden.expected
+
+
+def test_rerun_writes_the_same_bytes_and_touches_nothing(tmp_path):
+    golden = GOLDENS[0]
+    first = Chain(make_crawler(tmp_path)).run(golden_item(golden))
+    path = tmp_path / first.post_path
+    os.utime(path, (1, 1))
+    chain = Chain(make_crawler(tmp_path))
+    second = chain.run(golden_item(golden))
+    assert second.post_path == first.post_path
+    assert path.stat().st_mtime == 1
+    assert chain.stat("archive/unchanged") == 1
+    assert chain.stat("archive/written") is None
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_two_articles_with_one_title_never_overwrite_each_other(tmp_path):
+    golden = GOLDENS[2]
+    chain = Chain(make_crawler(tmp_path))
+    first = chain.run(golden_item(golden))
+    other_url = golden.meta["url"].replace("lasorkf8164852", "lasorkf0000000")
+    second = chain.run(
+        golden_item(
+            golden,
+            url=other_url,
+            docid="comos:lasorkf0000000",
+            listed_at=datetime(2022, 1, 1, tzinfo=UTC),
+        )
+    )
+    assert first.post_path != second.post_path
+    assert second.post_path.endswith("-lasorkf0000000.md")
+    assert (tmp_path / first.post_path).read_bytes() == golden.expected
+    # A later run keeps the same assignment: the plain name holds the first article.
+    again = Chain(make_crawler(tmp_path))
+    assert again.run(golden_item(golden)).post_path == first.post_path
+    assert (
+        again.run(
+            golden_item(
+                golden,
+                url=other_url,
+                docid="comos:lasorkf0000000",
+                listed_at=datetime(2022, 1, 1, tzinfo=UTC),
+            )
+        ).post_path
+        == second.post_path
+    )
+
+
+def test_existing_post_of_the_same_article_is_updated_in_place(tmp_path):
+    golden = GOLDENS[2]
+    folder = tmp_path / CHINA_DIR
+    folder.mkdir(parents=True)
+    stale = golden.expected.replace(b"</p>", b"</p>\n", 1)
+    (folder / post_filename(golden.meta["title"])).write_bytes(stale)
+    chain = Chain(make_crawler(tmp_path))
+    item = chain.run(golden_item(golden))
+    assert item.post_path == (CHINA_DIR / post_filename(golden.meta["title"])).as_posix()
+    assert (tmp_path / item.post_path).read_bytes() == golden.expected
+    assert chain.stat("archive/written") == 1
+
+
+def test_existing_post_of_another_article_is_kept(tmp_path):
+    golden = GOLDENS[2]
+    folder = tmp_path / CHINA_DIR
+    folder.mkdir(parents=True)
+    other = golden.expected.replace(b"07:34:10 GMT", b"08:00:00 GMT")
+    (folder / post_filename(golden.meta["title"])).write_bytes(other)
+    item = Chain(make_crawler(tmp_path)).run(golden_item(golden))
+    assert item.post_path.endswith("-lasorkf8164852.md")
+    assert (folder / post_filename(golden.meta["title"])).read_bytes() == other
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"roll_title": None, "page_title": None}, "no_title"),
+        ({"roll_title": "  ", "page_title": "\u3000"}, "no_title"),
+        ({"body_html": None}, "no_body"),
+        ({"body_html": "<!-- nothing --><script>x()</script>"}, "no_body"),
+        ({"listed_at": None, "published_at": None, "displayed_at": None}, "no_date"),
+    ],
+)
+def test_drops_are_counted_with_reason(tmp_path, changes, reason):
+    chain = Chain(make_crawler(tmp_path))
+    with pytest.raises(DropItem, match=reason):
+        chain.run(golden_item(GOLDENS[0], **changes))
+    assert chain.stat(f"sina/dropped/{reason}") == 1
+    assert not list(tmp_path.rglob("*.md"))
+
+
+def test_page_title_and_date_are_fallbacks(tmp_path):
+    published = datetime(2021, 12, 13, 7, 34, 10, tzinfo=UTC)
+    item = Chain(make_crawler(tmp_path)).run(
+        golden_item(GOLDENS[2], roll_title=None, listed_at=None, published_at=published)
+    )
+    assert item.title == GOLDENS[2].meta["title"]
+    assert item.date == published
+
+
+def test_author_can_be_the_article_source(tmp_path):
+    chain = Chain(make_crawler(tmp_path, ARCHIVE_AUTHOR="source"))
+    item = chain.run(golden_item(GOLDENS[2]))
+    assert item.author == "工信部网站"
+    assert "\nauthor: 工信部网站\n" in (tmp_path / item.post_path).read_text()
+
+
+def test_clean_mode_shares_the_front_matter(tmp_path):
+    golden = GOLDENS[2]
+    item = Chain(make_crawler(tmp_path, ARCHIVE_BODY="clean")).run(golden_item(golden))
+    text = (tmp_path / item.post_path).read_text()
+    front = golden.expected.decode().split("\n---\n")[1]
+    assert text.split("\n---\n")[1] == front
+    assert text.endswith("\n</div>\n")
+
+
+def test_exporter_writes_one_post_per_item():
+    golden = GOLDENS[0]
+    item = golden_item(
+        golden,
+        title=golden.meta["title"],
+        date=datetime.fromtimestamp(golden.meta["intime"], UTC),
+        categories=["金融", "新浪财经", "新浪财经－国內"],
+        author="新浪财经",
+        headimg="",
+        body="\n<div>\nB\n</div>\n",
+    )
+    buffer = io.BytesIO()
+    exporter = HexoPostExporter(buffer)
+    exporter.start_exporting()
+    exporter.export_item(item)
+    exporter.finish_exporting()
+    assert buffer.getvalue().startswith(b"\n---\ntitle: '")
+    with pytest.raises(ValueError, match="not normalized"):
+        render_post(ArticleItem("u", "china", None, None, None, None, None, None, None, None, None))
+
+
+def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "post.md"
+    assert write_atomic(target, b"old") is True
+    assert write_atomic(target, b"old") is False
+
+    def broken_replace(src, dst):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        write_atomic(target, b"new content")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["post.md"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"ARCHIVE_BODY": "pretty"}, "ARCHIVE_BODY"),
+        ({"ARCHIVE_AUTHOR": "me"}, "ARCHIVE_AUTHOR"),
+        ({"ARCHIVE_DIR": ""}, "ARCHIVE_DIR"),
+        ({"SINA_MIRROR": "127.0.0.1:8000"}, "SINA_MIRROR"),
+        ({"SINA_MIRROR": "ftp://x"}, "SINA_MIRROR"),
+    ],
+)
+def test_bad_settings_are_rejected_with_a_clear_message(tmp_path, settings, message):
+    crawler = make_crawler(tmp_path, **settings)
+    with pytest.raises(ConfigError, match=message):
+        validate_settings(crawler.settings)
+
+
+def test_mirror_setting_is_normalized():
+    assert parse_mirror(" http://127.0.0.1:8000/ ") == "http://127.0.0.1:8000"
+    assert parse_mirror("") == ""
+    assert parse_mirror(None) == ""
