@@ -45,4 +45,6 @@ def describe_failure(failure: Failure) -> FailureInfo:
         return FailureInfo(f"http_{status}", f"HTTP {status}", status)
     name = type(exc).__name__
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if "download max size" in detail or "DOWNLOAD_MAXSIZE" in detail:
+        return FailureInfo("too_large", f"larger than DOWNLOAD_MAXSIZE ({detail})")
     return FailureInfo(name, f"{name}: {detail}" if detail else name)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from newsspider.sina.article import ArticlePage
 from newsspider.sina.roll import RollEntry
+from newsspider.sina.urls import docid_from_url
 
 
 @dataclass
@@ -28,6 +29,7 @@ class ArticleItem:
     displayed_at: datetime | None
     source: str | None
     body_html: str | None
+    template: str | None = None  # the page template extraction matched (finance, news, …)
     # Post fields, set by the pipelines.
     title: str | None = None
     date: datetime | None = None
@@ -39,18 +41,24 @@ class ArticleItem:
     post_path: str | None = None
 
 
-def article_item(entry: RollEntry, page: ArticlePage, channel: str) -> ArticleItem:
-    """The item for an article the roll listed, from the roll entry and the fetched page."""
+def article_item(
+    page: ArticlePage, channel: str, url: str, entry: RollEntry | None = None
+) -> ArticleItem:
+    """The item for one fetched article page; ``entry`` is its roll item, when the roll listed it.
+
+    ``url`` is the canonical URL the article was requested under.
+    """
     return ArticleItem(
-        url=entry.url,
+        url=url,
         channel=channel,
-        docid=entry.docid,
-        roll_title=entry.title,
+        docid=entry.docid if entry and entry.docid else docid_from_url(url),
+        roll_title=entry.title if entry else None,
         page_title=page.title,
-        listed_at=entry.intime,
-        updated_at=entry.mtime,
+        listed_at=entry.intime if entry else None,
+        updated_at=entry.mtime if entry else None,
         published_at=page.published_at,
         displayed_at=page.displayed_at,
-        source=page.source or entry.media_name,
+        source=page.source or (entry.media_name if entry else None),
         body_html=page.body_html,
+        template=page.template,
     )

@@ -54,7 +54,7 @@ class Chain:
 def golden_item(golden, **changes):
     entry = parse_entry(golden.item)
     assert not isinstance(entry, str)
-    item = article_item(entry, parse_article(Selector(text=golden.page)), "china")
+    item = article_item(parse_article(Selector(text=golden.page)), "china", entry.url, entry)
     for key, value in changes.items():
         setattr(item, key, value)
     return item

@@ -1,27 +1,87 @@
-"""Extraction of Sina Finance article pages (the current finance template).
+"""Extraction of Sina article pages: pick the page's template, read it, fall back gracefully.
 
-Template: ``h1.main-title``, ``.date-source .date``, ``.date-source .source``,
-``div#artibody``; ``og:title``, ``og:url`` and ``article:published_time`` serve as fallbacks.
+Templates (:func:`detect_template` gives the order it tries them in):
+
+``finance``
+    finance.sina.com.cn 2017+: ``h1.main-title``, ``.date-source .date``, ``.date-source .source``,
+    ``div#artibody``. Also any ``#artibody`` page without the legacy markers.
+``legacy``
+    finance.sina.com.cn 2014–2016: ``h1#artibodyTitle``, ``span.time-source`` (the date, then the
+    source) or ``#pub_date`` + ``#media_name``, ``div#artibody``.
+``news``
+    news.sina.com.cn: ``h1.main-title``, ``.date-source``, ``div#article`` (the author line
+    ``p.show_author`` stays in the body and out of ``source``).
+``mobile``
+    finance.sina.cn: ``h1.art_tit_h1``, ``h2.weibo_user``, ``time.weibo_time``,
+    ``section.art_pic_card.art_content``.
+``meta``
+    no known container, but ``og:title`` and ``article:published_time``: title and time from the
+    meta tags, the body from the generic extractor.
+``generic``
+    anything else: the body is the main text trafilatura finds, the title the first ``<h1>``,
+    ``og:title`` or ``<title>``.
+
+The four Sina templates take the body from their own container only: a page with Sina headline
+markup but no body container is a broken page of that template (``body_html`` None, so the crawl
+drops and counts it), never a ``meta`` or ``generic`` one. Every template falls back to
+``og:title`` for the title, ``article:author`` for the source and the displayed date for
+``published_at``; ``canonical_url`` is always ``og:url``.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final, Literal
 
+import lxml.html
+import trafilatura
 from lxml import etree
 from parsel import Selector
 
 from newsspider.sina.dates import parse_chinese, parse_iso
 
+logger = logging.getLogger(__name__)
+
+TemplateName = Literal["finance", "news", "legacy", "mobile", "meta", "generic"]
+TEMPLATES: Final[tuple[TemplateName, ...]] = (
+    "finance",
+    "news",
+    "legacy",
+    "mobile",
+    "meta",
+    "generic",
+)
+"""Every template name."""
+
+MIN_GENERIC_CHARS: Final = 50
+"""Fewer non-space characters than this in the generic extraction means "no article body"."""
+
 _SPACES = re.compile(r"\s+")
+_LEGACY_MARKERS = "h1#artibodyTitle, .time-source, #pub_date"
+# "2016年05月25日10:10" at the start of span.time-source; what follows is the source.
+_LEADING_CN_DATE = re.compile(
+    r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:\d{1,2}\s*:\s*\d{2}(?:\s*:\s*\d{2})?)?"
+)
+# "2005.08.26 05:39" on finance.sina.cn, rewritten as "2005年08月26日 05:39" for parse_chinese.
+_NUMERIC_DATE = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
+_VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
 
 
 @dataclass(frozen=True)
 class ArticlePage:
-    """What one article page says about itself. ``None`` where the page does not say."""
+    """What one article page says about itself. ``None`` where the page does not say.
+
+    ``published_at`` is ``article:published_time``, else ``displayed_at``; both are aware.
+    ``body_html`` is the inner HTML of the template's body container (lossless), or for the
+    ``meta`` and ``generic`` templates the main text trafilatura found, as an HTML fragment.
+    ``template`` names the template that matched (one of :data:`TEMPLATES`).
+    """
 
     title: str | None
     published_at: datetime | None
@@ -29,16 +89,41 @@ class ArticlePage:
     source: str | None
     canonical_url: str | None
     body_html: str | None
+    template: str = "finance"
 
 
-def _clean_text(parts: list[str]) -> str | None:
-    text = _SPACES.sub(" ", "".join(parts)).strip()
-    return text or None
+@dataclass(frozen=True)
+class _Visible:
+    """What a template reads from the page itself; meta tags fill the gaps afterwards."""
+
+    title: str | None
+    displayed_at: datetime | None
+    source: str | None
+    body_html: str | None
+
+
+def _normalize(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _SPACES.sub(" ", text).strip() or None
+
+
+def _clean_text(parts: list[str], sep: str = "") -> str | None:
+    return _normalize(sep.join(parts))
 
 
 def _meta(sel: Selector, prop: str) -> str | None:
     value = sel.xpath(f'//meta[@property="{prop}" or @name="{prop}"]/@content').get()
     return value.strip() or None if value is not None else None
+
+
+def _first_text(sel: Selector, css: str, sep: str = "") -> str | None:
+    """The whitespace-normalized text of the first element matching ``css`` that has any."""
+    for found in sel.css(css):
+        text = _clean_text(found.css("::text").getall(), sep)
+        if text:
+            return text
+    return None
 
 
 def inner_html(element: etree._Element) -> str:
@@ -54,28 +139,227 @@ def inner_html(element: etree._Element) -> str:
     return "".join(parts)
 
 
-def extract_title(sel: Selector) -> str | None:
-    """The headline: ``h1.main-title``, else ``og:title``."""
-    return _clean_text(sel.css("h1.main-title ::text").getall()) or _meta(sel, "og:title")
-
-
-def extract_body_html(sel: Selector) -> str | None:
-    """The inner HTML of ``#artibody``, or None when the page has no such container."""
-    found = sel.css("#artibody")
+def _container_html(sel: Selector, css: str) -> str | None:
+    found = sel.css(css)
     if not found:
         return None
     return inner_html(found[0].root)
 
 
-def parse_article(sel: Selector) -> ArticlePage:
-    """Everything the archive needs from an article page of the current finance template."""
-    date_source = sel.css(".date-source")
-    source = _clean_text(date_source.css(".source ::text").getall()) or _meta(sel, "article:author")
-    return ArticlePage(
-        title=extract_title(sel),
-        published_at=parse_iso(_meta(sel, "article:published_time")),
-        displayed_at=parse_chinese(_clean_text(date_source.css(".date ::text").getall())),
+def extract_title(sel: Selector) -> str | None:
+    """The headline of a finance page: ``h1.main-title``, else ``og:title``."""
+    return _first_text(sel, "h1.main-title") or _normalize(_meta(sel, "og:title"))
+
+
+def extract_body_html(sel: Selector) -> str | None:
+    """The inner HTML of ``#artibody``, or None when the page has no such container."""
+    return _container_html(sel, "#artibody")
+
+
+def generic_body_html(sel: Selector) -> str | None:
+    """The page's main text as an HTML fragment, found by trafilatura; None when there is none.
+
+    Images and links are kept, comment sections dropped. A result with fewer than
+    :data:`MIN_GENERIC_CHARS` non-space characters counts as no body. Never raises and never
+    warns: any failure inside trafilatura gives None. ``sel`` is not modified.
+    """
+    visible = "".join(sel.xpath(_VISIBLE_TEXT).getall())
+    if _count_chars(visible) < MIN_GENERIC_CHARS:
+        return None
+    try:
+        # trafilatura prunes the tree it is given, so it gets a serialized copy, not sel.root.
+        page = sel.get()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            extracted = trafilatura.extract(
+                page,
+                output_format="html",
+                include_images=True,
+                include_links=True,
+                include_tables=True,
+                include_comments=False,
+            )
+            if not extracted:
+                return None
+            fragment = _unwrap_document(extracted)
+    except Exception as exc:  # trafilatura and lxml raise many kinds; none may escape
+        logger.info("generic extraction failed: %r", exc)
+        return None
+    if fragment is None:
+        return None
+    text = "".join(Selector(text=f"<div>{fragment}</div>").xpath(_VISIBLE_TEXT).getall())
+    if _count_chars(text) < MIN_GENERIC_CHARS:
+        return None
+    return fragment
+
+
+def _count_chars(text: str) -> int:
+    return len(_SPACES.sub("", text))
+
+
+def _unwrap_document(document: str) -> str | None:
+    """The inner HTML of trafilatura's ``<html><body>`` (and ``<doc>``) wrappers."""
+    root = lxml.html.document_fromstring(document)
+    container = root.find("body")
+    if container is None:
+        container = root
+    # Unwrap lone wrapper elements (``<doc>``, ``<main>``) that hold nothing but one child.
+    while (
+        len(container) == 1
+        and container[0].tag in {"doc", "main"}
+        and not (container.text or "").strip()
+        and not (container[0].tail or "").strip()
+    ):
+        container = container[0]
+    return inner_html(container).strip() or None
+
+
+def _generic_title(sel: Selector) -> str | None:
+    return _first_text(sel, "h1") or _normalize(_meta(sel, "og:title")) or _first_text(sel, "title")
+
+
+def _date_source(sel: Selector) -> tuple[datetime | None, str | None]:
+    """Displayed date and source from ``.date-source`` (finance and news pages).
+
+    The date is the first ``.date`` that reads as a date: 2024 news pages put the author in a
+    second ``span.date``. The source is ``.source`` only, never the author.
+    """
+    box = sel.css(".date-source")
+    displayed = None
+    for date in box.css(".date"):
+        displayed = parse_chinese(_clean_text(date.css("::text").getall()))
+        if displayed is not None:
+            break
+    if displayed is None and box:
+        displayed = parse_chinese(_clean_text(box[0].css("::text").getall(), " "))
+    return displayed, _clean_text(box.css(".source ::text").getall())
+
+
+def _read_finance(sel: Selector) -> _Visible:
+    displayed, source = _date_source(sel)
+    return _Visible(
+        title=_first_text(sel, "h1.main-title"),
+        displayed_at=displayed,
         source=source,
-        canonical_url=_meta(sel, "og:url"),
         body_html=extract_body_html(sel),
+    )
+
+
+def _read_news(sel: Selector) -> _Visible:
+    displayed, source = _date_source(sel)
+    return _Visible(
+        title=_first_text(sel, "h1.main-title"),
+        displayed_at=displayed,
+        source=source,
+        body_html=_container_html(sel, "#article"),
+    )
+
+
+def _read_legacy(sel: Selector) -> _Visible:
+    time_source = _first_text(sel, ".time-source", " ")
+    pub_date = _first_text(sel, "#pub_date", " ")
+    source = _first_text(sel, "#media_name")
+    if source is None and time_source is not None:
+        source = _normalize(_LEADING_CN_DATE.sub("", time_source, count=1))
+    return _Visible(
+        title=_first_text(sel, "h1#artibodyTitle"),
+        displayed_at=parse_chinese(pub_date) or parse_chinese(time_source),
+        source=source,
+        body_html=extract_body_html(sel),
+    )
+
+
+def _read_mobile(sel: Selector) -> _Visible:
+    displayed = None
+    for time in sel.css("time.weibo_time"):
+        displayed = parse_iso(time.attrib.get("datetime"))
+        if displayed is None:
+            shown = _clean_text(time.css("::text").getall(), " ")
+            displayed = parse_chinese(_NUMERIC_DATE.sub(r"\1年\2月\3日 ", shown or ""))
+        if displayed is not None:
+            break
+    return _Visible(
+        title=_first_text(sel, "h1.art_tit_h1"),
+        displayed_at=displayed,
+        source=_first_text(sel, "h2.weibo_user"),
+        body_html=_container_html(sel, "section.art_pic_card.art_content"),
+    )
+
+
+def _read_meta(sel: Selector) -> _Visible:
+    return _Visible(
+        title=_normalize(_meta(sel, "og:title")),
+        displayed_at=None,
+        source=None,
+        body_html=generic_body_html(sel),
+    )
+
+
+def _read_generic(sel: Selector) -> _Visible:
+    return _Visible(
+        title=_generic_title(sel),
+        displayed_at=None,
+        source=None,
+        body_html=generic_body_html(sel),
+    )
+
+
+_READERS: Final[dict[TemplateName, Callable[[Selector], _Visible]]] = {
+    "finance": _read_finance,
+    "legacy": _read_legacy,
+    "news": _read_news,
+    "mobile": _read_mobile,
+    "meta": _read_meta,
+    "generic": _read_generic,
+}
+
+
+def detect_template(sel: Selector) -> TemplateName:
+    """The template of the page; the first rule that matches wins.
+
+    1. ``#artibody``: ``legacy`` when the page has ``h1#artibodyTitle``, ``.time-source`` or
+       ``#pub_date`` and no ``h1.main-title``, else ``finance``;
+    2. ``news``: ``#article`` with ``h1.main-title`` or ``.date-source``;
+    3. ``mobile``: ``h1.art_tit_h1`` or ``section.art_pic_card.art_content``;
+    4. ``finance``: ``h1.main-title`` without a body container (a broken or truncated page);
+    5. ``legacy``: ``h1#artibodyTitle`` without a body container;
+    6. ``meta``: meta ``og:title`` and ``article:published_time``;
+    7. ``generic``: anything else.
+    """
+    if sel.css("#artibody"):
+        if sel.css("h1.main-title") or not sel.css(_LEGACY_MARKERS):
+            return "finance"
+        return "legacy"
+    if sel.css("#article") and sel.css("h1.main-title, .date-source"):
+        return "news"
+    if sel.css("h1.art_tit_h1, section.art_pic_card.art_content"):
+        return "mobile"
+    # Sina headline markup says what the page is even when its body is gone; a heuristic body
+    # would hide the breakage, so these stay Sina templates and come out without a body.
+    if sel.css("h1.main-title"):
+        return "finance"
+    if sel.css("h1#artibodyTitle"):
+        return "legacy"
+    if _meta(sel, "og:title") and _meta(sel, "article:published_time"):
+        return "meta"
+    return "generic"
+
+
+def parse_article(sel: Selector) -> ArticlePage:
+    """Everything the archive needs from an article page, read with the page's own template.
+
+    Pure: ``sel`` is not modified. Never raises on empty, garbage or truncated pages; what is
+    missing is ``None``. ``template`` says which template matched (``generic`` when none did).
+    """
+    template = detect_template(sel)
+    visible = _READERS[template](sel)
+    published = parse_iso(_meta(sel, "article:published_time"))
+    return ArticlePage(
+        title=visible.title or _normalize(_meta(sel, "og:title")),
+        published_at=published or visible.displayed_at,
+        displayed_at=visible.displayed_at,
+        source=visible.source or _normalize(_meta(sel, "article:author")),
+        canonical_url=_meta(sel, "og:url"),
+        body_html=visible.body_html,
+        template=template,
     )

@@ -142,3 +142,46 @@ def parse_roll(text: str) -> RollPage:
         else:
             page.entries.append(entry)
     return page
+
+
+@dataclass(frozen=True)
+class RollPlan:
+    """What to do with one roll page inside a backfill window.
+
+    ``fetch``: the entries inside the window; ``too_new``/``too_old``: how many fell outside;
+    ``oldest``: the oldest listing time on the page; ``more``: whether older pages may still
+    hold entries inside the window (no entry older than ``since`` yet).
+    """
+
+    fetch: list[RollEntry]
+    too_new: int
+    too_old: int
+    oldest: datetime | None
+    more: bool
+
+
+def plan_roll_page(
+    entries: list[RollEntry], since: datetime | None, until: datetime | None
+) -> RollPlan:
+    """Split a page (newest first) by the window ``since``..``until`` (inclusive).
+
+    Entries without a listing time are kept: the roll gives no reason to skip them.
+    """
+    fetch: list[RollEntry] = []
+    too_new = too_old = 0
+    for entry in entries:
+        moment = entry.intime
+        if moment is not None and until is not None and moment > until:
+            too_new += 1
+        elif moment is not None and since is not None and moment < since:
+            too_old += 1
+        else:
+            fetch.append(entry)
+    times = [e.intime for e in entries if e.intime is not None]
+    return RollPlan(
+        fetch=fetch,
+        too_new=too_new,
+        too_old=too_old,
+        oldest=min(times) if times else None,
+        more=bool(entries) and too_old == 0,
+    )

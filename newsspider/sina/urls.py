@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROLL_API = "https://feed.mix.sina.com.cn/api/roll/get"
@@ -50,3 +51,30 @@ def canonical_article_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = "https" if is_sina_host(parts.hostname) else parts.scheme
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+_NOT_ARTICLE_HOSTS = ("video.sina.com.cn", "video.sina.cn", "zhibo.sina.com.cn", "live.sina.com.cn")
+
+
+def non_article_reason(url: str) -> str | None:
+    """Why ``url`` is not an article page to archive (video, slide show, live page, a
+    section front), or None for an article."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.lower()
+    if host in _NOT_ARTICLE_HOSTS or host.startswith(("video.", "slide.", "zhibo.", "live.")):
+        return "not_article"
+    if "/zhibo/" in path or "/slide_" in path or "/video/" in path:
+        return "not_article"
+    if path in ("", "/") or path.endswith("/") or path.endswith(("/index.shtml", "/index.html")):
+        return "not_article"
+    return None
+
+
+_DOC_ID = re.compile(r"(?:doc|detail)-i([a-z]+\d+)", re.I)
+
+
+def docid_from_url(url: str) -> str | None:
+    """``comos:<id>`` for Sina article URLs (``…/doc-ilasorkf8164852.shtml``), else None."""
+    match = _DOC_ID.search(urlsplit(url).path)
+    return f"comos:{match.group(1)}" if match else None
