@@ -46,6 +46,7 @@ class ArchiveConfig:
     body: BodyMode
     author: AuthorMode
     fsync: bool
+    lock_wait: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
@@ -57,7 +58,18 @@ class ArchiveConfig:
             body=_choice(settings, "ARCHIVE_BODY", BodyMode),
             author=_choice(settings, "ARCHIVE_AUTHOR", AuthorMode),
             fsync=settings.getbool("ARCHIVE_FSYNC", True),
+            lock_wait=_non_negative(settings, "ARCHIVE_LOCK_WAIT"),
         )
+
+
+def _non_negative(settings: BaseSettings, name: str) -> float:
+    try:
+        value = float(settings.get(name) or 0)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"{name}={settings.get(name)!r} is not valid; use seconds (0 or more)")
+    return value
 
 
 def parse_mirror(value: object) -> str:

@@ -30,6 +30,8 @@ class ArticleItem:
     source: str | None
     body_html: str | None
     template: str | None = None  # the page template extraction matched (finance, news, …)
+    etag: str | None = None  # validators of the page response, for conditional re-checks
+    last_modified: str | None = None
     # Post fields, set by the pipelines.
     title: str | None = None
     date: datetime | None = None
@@ -39,6 +41,21 @@ class ArticleItem:
     headimg: str = ""
     body: str | None = None
     post_path: str | None = None
+
+
+@dataclass
+class ArticleCheck:
+    """A re-check of an archived article that brought no new content.
+
+    ``status`` is ``unchanged`` (HTTP 304) or ``gone`` (404/410: the post is kept, the index
+    marks it gone). ``updated_at`` is the roll ``mtime`` that prompted the check, if any.
+    """
+
+    url: str
+    status: str
+    etag: str | None = None
+    last_modified: str | None = None
+    updated_at: datetime | None = None
 
 
 def article_item(

@@ -70,6 +70,7 @@ class CrawlParams:
 
     channels: tuple[Channel, ...]
     pages: int | None
+    pages_given: bool
     num: int
     since: datetime | None
     until: datetime | None
@@ -107,6 +108,7 @@ class CrawlParams:
         return cls(
             channels=channels,
             pages=pages,
+            pages_given="pages" in args,
             num=positive_int("num", args.get("num", MAX_ROLL_NUM), maximum=MAX_ROLL_NUM),
             since=since,
             until=until,

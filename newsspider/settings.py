@@ -10,12 +10,16 @@ ARCHIVE_DIR = "output"  # the archive root; posts go to ARCHIVE_DIR/金融/新�
 ARCHIVE_BODY = "clean"  # clean | verbatim (byte for byte what the older pipeline wrote)
 ARCHIVE_AUTHOR = "site"  # site (新浪财经) | source (the article's own source)
 ARCHIVE_FSYNC = True  # fsync each post before its rename
+ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop at once
+ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
+ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 
 # --- Sina ----------------------------------------------------------------------------------------
 SINA_MIRROR = ""  # e.g. http://127.0.0.1:8000: fetch https://HOST/PATH from MIRROR/HOST/PATH
 SINA_REACHABILITY_ENABLED = True
+SINA_CATCHUP_PAGES = 20  # without -a pages/since: read at most this many pages to catch up
 
 ITEM_PIPELINES = {
     "newsspider.pipelines.normalize.NormalizePipeline": 100,

@@ -49,14 +49,19 @@ def test_verbatim_crawl_writes_every_golden_post_byte_for_byte(mock_sina, tmp_pa
     assert "Traceback" not in result.stderr
 
 
-def test_rerun_rewrites_nothing(mock_sina, tmp_path):
+def test_rerun_makes_no_article_request_and_rewrites_nothing(mock_sina, tmp_path):
     archive = tmp_path / "archive"
     assert run_crawl(mock_sina.base_url, archive, ARCHIVE_BODY="verbatim").returncode == 0
     before = {p: (archive / p).stat().st_mtime_ns for p in posts_under(archive)}
     again = run_crawl(mock_sina.base_url, archive, ARCHIVE_BODY="verbatim")
     assert again.returncode == 0
-    assert again.stats["archive/unchanged"] == 8
+    assert again.stats["sina/roll/known"] == 8
     assert "archive/written" not in again.stats
+    assert (
+        again.stats["downloader/request_count"] == again.stats.get("robotstxt/request_count", 0) + 1
+    )
+    for golden in GOLDENS:
+        assert mock_sina.count(golden.meta["url"]) == 1
     assert {p: (archive / p).stat().st_mtime_ns for p in posts_under(archive)} == before
     assert posts_under(archive) == expected_archive()
 

@@ -30,10 +30,21 @@ def make_crawler(tmp_path, **settings):
     return get_crawler(SinaFinanceSpider, merged)
 
 
+_OPEN_CHAINS = []
+
+
+@pytest.fixture(autouse=True)
+def _close_chains():
+    yield
+    while _OPEN_CHAINS:
+        _OPEN_CHAINS.pop().stages[-1].close_spider()
+
+
 class Chain:
-    """The item pipelines in their ITEM_PIPELINES order."""
+    """The item pipelines in their ITEM_PIPELINES order (closed when the test ends)."""
 
     def __init__(self, crawler):
+        _OPEN_CHAINS.append(self)
         self.crawler = crawler
         self.stages = [
             NormalizePipeline.from_crawler(crawler),
@@ -43,8 +54,11 @@ class Chain:
         self.stages[-1].open_spider()
 
     def run(self, item):
-        for stage in self.stages:
-            item = stage.process_item(item)
+        try:
+            for stage in self.stages:
+                item = stage.process_item(item)
+        finally:
+            self.stages[-1].index.commit()  # what the next Chain on this archive reads
         return item
 
     def stat(self, key):

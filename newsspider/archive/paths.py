@@ -1,21 +1,31 @@
 """Where a post goes: its folder from the categories, its name from the title, and which name
-to take when another article already holds it."""
+to take when a file or another article already holds it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import yaml
 
 from newsspider.archive.front_matter import read_front_matter
-from newsspider.archive.naming import category_dirs, docid_token, post_filename
+from newsspider.archive.naming import (
+    POST_SUFFIX,
+    category_dirs,
+    docid_token,
+    legacy_stem,
+    post_filename,
+)
 from newsspider.sina.dates import rfc1123
 
 _LEGACY_TITLE = str.maketrans(dict.fromkeys(":/\\?*“”<>|[]", "_"))
 
+# Who holds a post path (relative, POSIX): the URL of the article the index has there, or None.
+OwnerLookup = Callable[[str], "str | None"]
 
-def _same_article(path: Path, title: str, date: datetime) -> bool:
+
+def same_article(path: Path, title: str, date: datetime) -> bool:
     """True when the post at ``path`` is this article (same title and date).
 
     Posts by the older pipeline carry its lossy title (``:`` and friends as ``_``); they count
@@ -31,26 +41,48 @@ def _same_article(path: Path, title: str, date: datetime) -> bool:
     return existing_title in titles and existing_date == rfc1123(date)
 
 
-class PostPaths:
-    """Assigns archive paths for one run, never giving one path to two articles."""
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a legacy name too long for the file system, or with NUL
+        return False
 
-    def __init__(self, root: Path) -> None:
+
+class PostPaths:
+    """Assigns archive paths, never giving one path to two articles.
+
+    ``owner_of`` says which article the index already has at a path; paths given out in this
+    run are remembered too. A post already on disk that nobody owns is adopted when it is the
+    same article, under our name or under the name the older pipeline gave it.
+    """
+
+    def __init__(self, root: Path, owner_of: OwnerLookup | None = None) -> None:
         self.root = root
-        self._owners: dict[Path, str] = {}
+        self._owner_of = owner_of or (lambda _path: None)
+        self._given: dict[str, str] = {}
+
+    def _owner(self, relative: str) -> str | None:
+        return self._given.get(relative) or self._owner_of(relative)
+
+    def _take(self, relative: str, url: str) -> str:
+        self._given[relative] = url
+        return relative
 
     def assign(
         self, *, url: str, docid: str | None, title: str, date: datetime, categories: list[str]
-    ) -> Path:
-        """The path for this article: the title's name, or the name with the docid appended
-        when another article (in this run, or already on disk) holds the plain name."""
-        folder = self.root / category_dirs(categories)
-        plain = folder / post_filename(title)
-        owner = self._owners.get(plain)
-        if owner == url or (
-            owner is None and (not plain.exists() or _same_article(plain, title, date))
-        ):
-            self._owners[plain] = url
-            return plain
-        suffixed = folder / post_filename(title, docid_token(docid, url))
-        self._owners[suffixed] = url
-        return suffixed
+    ) -> str:
+        """The relative path for this article (see the class docstring)."""
+        folder = category_dirs(categories)
+        plain = (folder / post_filename(title)).as_posix()
+        legacy = (folder / (legacy_stem(title) + POST_SUFFIX)).as_posix()
+        for candidate in dict.fromkeys([plain, legacy]):
+            owner = self._owner(candidate)
+            if owner == url:
+                return self._take(candidate, url)
+            path = self.root / candidate
+            if owner is None and _is_file(path) and same_article(path, title, date):
+                return self._take(candidate, url)
+        owner = self._owner(plain)
+        if owner is None and not _is_file(self.root / plain):
+            return self._take(plain, url)
+        return self._take((folder / post_filename(title, docid_token(docid, url))).as_posix(), url)

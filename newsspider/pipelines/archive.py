@@ -1,64 +1,198 @@
-"""Writes each post into the archive, atomically, with the Hexo post exporter."""
+"""Writes each post into the archive, atomically, and records it in the archive index."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from newsspider.archive.files import write_atomic
+from newsspider.archive import lock
+from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+from newsspider.archive.index import (
+    GONE,
+    LIVE,
+    STATE_DIR,
+    ArchiveIndex,
+    IndexRow,
+    now_iso,
+    remove_stale_temp_files,
+    to_unix,
+)
 from newsspider.archive.paths import PostPaths
 from newsspider.config import ArchiveConfig
 from newsspider.exporters import HexoPostExporter
-from newsspider.items import ArticleItem
+from newsspider.items import ArticleCheck, ArticleItem
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
+HISTORY_DIR = "history"
+
+
+def sha256_of(path: Path) -> str | None:
+    """The SHA-256 of a file, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def render(item: ArticleItem) -> bytes:
+    """The post bytes, through the Hexo post exporter."""
+    buffer = io.BytesIO()
+    exporter = HexoPostExporter(buffer)
+    exporter.start_exporting()
+    exporter.export_item(item)
+    exporter.finish_exporting()
+    return buffer.getvalue()
+
 
 class ArchiveWriterPipeline:
-    """Renders each item with ``HexoPostExporter`` and writes it under ``ARCHIVE_DIR``.
+    """Writes each ``ArticleItem`` under ``ARCHIVE_DIR`` and records ``ArticleCheck`` results.
 
-    A post is written through a temp file and a rename; a post whose bytes did not change is
-    not touched. Sets ``post_path`` (relative to ``ARCHIVE_DIR``).
-    Stats: ``archive/written``, ``archive/unchanged``.
+    * A post is written through a temp file and a rename; one whose bytes did not change is not
+      touched. Before a post is overwritten, its previous bytes go to
+      ``ARCHIVE_DIR/.newsspider/history/<post path>/<time>.md``: no rewrite loses text.
+    * A post already on disk that the index does not know (an archive from the older pipeline)
+      is adopted: recorded, and rewritten only when the new rendering differs.
+    * At start it takes the archive lock, removes temp files a killed run left, and replays the
+      index journal so that posts written just before a crash are indexed.
+
+    Stats: ``archive/new``, ``archive/updated``, ``archive/written`` (both), ``archive/unchanged``,
+    ``archive/adopted``, ``archive/gone``, ``archive/history``, ``archive/recovered``.
     """
 
     def __init__(self, crawler: Crawler, config: ArchiveConfig) -> None:
         assert crawler.stats is not None
+        self.crawler = crawler
         self.stats = crawler.stats
         self.config = config
-        self.paths = PostPaths(config.root)
+        self.index: ArchiveIndex | None = None
+        self.paths: PostPaths | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveWriterPipeline:
         return cls(crawler, ArchiveConfig.from_settings(crawler.settings))
 
     def open_spider(self) -> None:
-        self.config.root.mkdir(parents=True, exist_ok=True)
-        logger.info("Archive: %s (body: %s)", self.config.root, self.config.body.value)
+        root = self.config.root
+        root.mkdir(parents=True, exist_ok=True)
+        lock.acquire(root, wait=self.config.lock_wait)
+        removed = remove_stale_temp_files(root, TEMP_PREFIX, TEMP_SUFFIX)
+        if removed:
+            self.stats.inc_value("archive/temp_removed", removed)
+            logger.info("Removed %d temp file(s) left by an interrupted run", removed)
+        self.index = ArchiveIndex.for_crawler(self.crawler)
+        recovered = self.index.recover(sha256_of)
+        if recovered:
+            self.stats.inc_value("archive/recovered", recovered)
+            logger.info("Indexed %d post(s) an interrupted run wrote", recovered)
+        self.paths = PostPaths(root, self._owner_of)
+        logger.info(
+            "Archive: %s (body: %s, %d articles indexed)",
+            root,
+            self.config.body.value,
+            self.index.count(),
+        )
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
+    def close_spider(self) -> None:
+        if self.index is not None:
+            self.index.close()
+        lock.release(self.config.root)
+
+    def _owner_of(self, relative: str) -> str | None:
+        assert self.index is not None
+        row = self.index.by_path(relative)
+        return row.url if row is not None else None
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ArticleCheck):
+            self._record_check(item)
+        elif isinstance(item, ArticleItem):
+            self._write(item)
+        return item
+
+    def _record_check(self, check: ArticleCheck) -> None:
+        assert self.index is not None
+        if self.index.get(check.url) is None:
+            return
+        changes: dict[str, Any] = {"last_checked": now_iso()}
+        if check.etag:
+            changes["etag"] = check.etag
+        if check.last_modified:
+            changes["last_modified"] = check.last_modified
+        if check.updated_at is not None:
+            changes["mtime"] = to_unix(check.updated_at)
+        if check.status == GONE:
+            changes["status"] = GONE
+            self.stats.inc_value("archive/gone")
+            logger.info("Gone (the post is kept): %s", check.url)
+        else:
+            changes["status"] = LIVE
+            self.stats.inc_value("archive/unchanged")
+        self.index.touch(check.url, **changes)
+
+    def _write(self, item: ArticleItem) -> None:
+        assert self.index is not None and self.paths is not None
         assert item.title is not None and item.date is not None
-        path = self.paths.assign(
+        known = self.index.get(item.url)
+        if known is not None:
+            relative = known.path
+        else:
+            relative = self.paths.assign(
+                url=item.url,
+                docid=item.docid,
+                title=item.title,
+                date=item.date,
+                categories=item.categories,
+            )
+        path = self.config.root / relative
+        data = render(item)
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            previous: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            previous = None
+        checked = now_iso()
+        row = IndexRow(
             url=item.url,
             docid=item.docid,
+            channel=item.channel,
+            path=relative,
+            sha256=digest,
             title=item.title,
-            date=item.date,
-            categories=item.categories,
+            intime=to_unix(item.listed_at),
+            mtime=to_unix(item.updated_at),
+            etag=item.etag,
+            last_modified=item.last_modified,
+            first_archived=known.first_archived if known else checked,
+            last_checked=checked,
+            status=LIVE,
         )
-        buffer = io.BytesIO()
-        exporter = HexoPostExporter(buffer)
-        exporter.start_exporting()
-        exporter.export_item(item)
-        exporter.finish_exporting()
-        relative = path.relative_to(self.config.root)
-        if write_atomic(path, buffer.getvalue(), fsync=self.config.fsync):
-            self.stats.inc_value("archive/written")
-            logger.debug("Wrote %s", relative)
-        else:
+        if known is None and previous is not None:
+            self.stats.inc_value("archive/adopted")
+            logger.info("Adopted %s", relative)
+        if previous == data:
             self.stats.inc_value("archive/unchanged")
-        item.post_path = relative.as_posix()
-        return item
+        else:
+            if previous is not None:
+                self._keep_history(relative, previous)
+            self.index.journal(row)
+            write_atomic(path, data, fsync=self.config.fsync)
+            self.stats.inc_value("archive/written")
+            self.stats.inc_value("archive/updated" if previous is not None else "archive/new")
+            logger.debug("Wrote %s", relative)
+        self.index.put(row)
+        item.post_path = relative
+
+    def _keep_history(self, relative: str, previous: bytes) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        digest = hashlib.sha256(previous).hexdigest()[:12]
+        target = self.config.root / STATE_DIR / HISTORY_DIR / relative / f"{stamp}-{digest}.md"
+        write_atomic(target, previous, fsync=self.config.fsync)
+        self.stats.inc_value("archive/history")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsspider.archive.body import BodyMode, post_content, render_body
 from newsspider.config import ArchiveConfig
@@ -29,7 +29,9 @@ class BodyPipeline:
     def from_crawler(cls, crawler: Crawler) -> BodyPipeline:
         return cls(crawler, ArchiveConfig.from_settings(crawler.settings).body)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
         if item.body_html is None:
             raise drop(self.stats, item, "no_body", "the page has no article body")
         rendered = render_body(item.body_html, item.url, self.mode)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
@@ -38,7 +38,9 @@ class NormalizePipeline:
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
         return cls(crawler, ArchiveConfig.from_settings(crawler.settings).author)
 
-    def process_item(self, item: ArticleItem) -> ArticleItem:
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
         title = (item.roll_title or "").strip() or (item.page_title or "").strip()
         if not title:
             raise drop(self.stats, item, "no_title", "neither the roll nor the page has a title")

@@ -3,52 +3,49 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, TypeGuard
+from typing import Any
 
 import scrapy
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from newsspider.archive.index import GONE, IndexRow, to_unix
 from newsspider.failures import describe_failure
-from newsspider.items import ArticleItem, article_item
 from newsspider.params import PARAM_NAMES, CrawlParams
-from newsspider.sina.article import parse_article
 from newsspider.sina.dates import BEIJING
 from newsspider.sina.roll import RollEntry, RollError, parse_roll, plan_roll_page
-from newsspider.sina.urls import canonical_article_url, non_article_reason, roll_api_url
+from newsspider.sina.urls import roll_api_url
+from newsspider.spiders.base import ArticleSpider
 
 logger = logging.getLogger(__name__)
 
-DEAD_STATUSES = (404, 410)
 # Consecutive unusable roll pages after which a channel is given up for this run.
 MAX_ROLL_FAILURES = 3
 
 
-def is_html(response: Response) -> TypeGuard[TextResponse]:
-    """True for a text response whose declared type, if any, is HTML."""
-    if not isinstance(response, TextResponse):
-        return False
-    declared = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
-    return not declared or declared in (b"text/html", b"application/xhtml+xml")
+def freshness(entry: RollEntry, row: IndexRow | None) -> str:
+    """``new`` (not archived), ``changed`` (the roll's ``mtime`` is newer than the archived
+    one, or the article was gone) or ``known``."""
+    if row is None:
+        return "new"
+    if row.status == GONE:
+        return "changed"
+    mtime = to_unix(entry.mtime)
+    if mtime is not None and row.mtime is not None and mtime > row.mtime:
+        return "changed"
+    return "known"
 
 
-_PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
-
-
-def is_complete_html(body: bytes) -> bool:
-    """False when the page never closes ``<body>`` or ``<html>``: a cut-off download.
-
-    (Some Sina pages put scripts after ``</html>``, so the whole page is searched.)
-    """
-    return _PAGE_END.search(body) is not None
-
-
-class SinaFinanceSpider(scrapy.Spider):
+class SinaFinanceSpider(ArticleSpider):
     """Walks the requested roll channels, one after the other, and fetches every article they
-    list once; or fetches the explicit ``urls``. Arguments: see ``newsspider.params``."""
+    list once; or fetches the explicit ``urls``. Arguments: see ``newsspider.params``.
+
+    Runs are incremental: articles the archive index knows are not fetched again (unless the
+    roll says they changed), and without ``-a pages``/``-a since`` a channel is read only until
+    a roll page holds nothing new (at most ``SINA_CATCHUP_PAGES`` pages; one page on an empty
+    archive).
+    """
 
     name = "sina_finance"
 
@@ -56,7 +53,8 @@ class SinaFinanceSpider(scrapy.Spider):
         params = {k: kwargs.pop(k) for k in PARAM_NAMES if k in kwargs}
         super().__init__(**kwargs)
         self.params = CrawlParams.parse(**params)
-        self._seen: set[str] = set()
+        self._max_pages: int | None = self.params.pages
+        self._catch_up = self.params.pages_given is False and self.params.since is None
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
@@ -67,11 +65,13 @@ class SinaFinanceSpider(scrapy.Spider):
         if self.params.urls:
             channel = self.params.channels[0].name
             for url in self.params.urls:
-                request = self._article_request(url, channel, None)
+                request = self.article_request(url, channel, None, self.index.get(url))
                 if request is not None:
                     yield request
-        else:
-            yield self._roll_request(0, 1)
+            return
+        if self._catch_up and self.index.count():
+            self._max_pages = self.settings.getint("SINA_CATCHUP_PAGES", 20)
+        yield self._roll_request(0, 1)
 
     # --- roll ---------------------------------------------------------------------------------
 
@@ -94,7 +94,7 @@ class SinaFinanceSpider(scrapy.Spider):
         Channels are walked one after the other, so an article listed by several channels is
         archived under the first requested channel that lists it.
         """
-        pages = self.params.pages
+        pages = self._max_pages
         if more and (pages is None or page < pages) and failures < MAX_ROLL_FAILURES:
             yield self._roll_request(channel_index, page + 1, failures)
         elif channel_index + 1 < len(self.params.channels):
@@ -105,7 +105,7 @@ class SinaFinanceSpider(scrapy.Spider):
     ) -> Iterator[scrapy.Request]:
         """Count and log an unusable roll page, then try the next page (or channel)."""
         channel = self.params.channels[channel_index]
-        self._stats().inc_value(f"sina/roll/failed/{reason}")
+        self.stats().inc_value(f"sina/roll/failed/{reason}")
         logger.warning("%s roll page %d unusable (%s): %s", channel.name, page, reason, message)
         yield from self._next_roll(channel_index, page, True, failures + 1)
 
@@ -113,7 +113,7 @@ class SinaFinanceSpider(scrapy.Spider):
         self, response: Response, channel_index: int, page: int, failures: int = 0
     ) -> Iterator[scrapy.Request]:
         channel = self.params.channels[channel_index]
-        stats = self._stats()
+        stats = self.stats()
         try:
             if not isinstance(response, TextResponse):
                 raise RollError("not_text", "answer is not text")
@@ -130,6 +130,8 @@ class SinaFinanceSpider(scrapy.Spider):
         if plan.too_new or plan.too_old:
             stats.inc_value("sina/roll/outside_window", plan.too_new + plan.too_old)
         reached = plan.oldest.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if plan.oldest else "-"
+        if plan.oldest is not None:
+            stats.set_value("sina/roll/reached", f"{channel.name} {reached}")
         logger.info(
             "%s roll page %d: %d listed, %d in the window, reached %s (Beijing)",
             channel.name,
@@ -138,57 +140,24 @@ class SinaFinanceSpider(scrapy.Spider):
             len(plan.fetch),
             reached,
         )
+        known = 0
         for entry in plan.fetch:
-            request = self._article_request(entry.url, channel.name, entry)
+            row = self.index.get(entry.url)
+            state = freshness(entry, row)
+            if state == "known":
+                known += 1
+                continue
+            stats.inc_value(f"sina/roll/{state}")
+            request = self.article_request(entry.url, channel.name, entry, row)
             if request is not None:
                 yield request
-        yield from self._next_roll(channel_index, page, plan.more)
-
-    # --- articles -----------------------------------------------------------------------------
-
-    def _article_request(
-        self, url: str, channel: str, entry: RollEntry | None
-    ) -> scrapy.Request | None:
-        """The request for an article, or None (counted) for a duplicate or a non-article."""
-        url = canonical_article_url(url)
-        stats = self._stats()
-        if url in self._seen:
-            stats.inc_value("sina/dropped/duplicate")
-            return None
-        self._seen.add(url)
-        reason = non_article_reason(url)
-        if reason is not None:
-            stats.inc_value(f"sina/dropped/{reason}")
-            logger.info("Skipped %s: %s", url, reason)
-            return None
-        return scrapy.Request(
-            url,
-            callback=self.parse_article,
-            errback=self.on_article_error,
-            cb_kwargs={"url": url, "channel": channel, "entry": entry},
-        )
-
-    def parse_article(
-        self, response: Response, url: str, channel: str, entry: RollEntry | None
-    ) -> Iterator[ArticleItem]:
-        stats = self._stats()
-        if response.url != url and non_article_reason(response.url):
-            stats.inc_value("sina/dropped/redirected_off_article")
-            logger.info("Dropped %s: redirected to %s, not an article", url, response.url)
-            return
-        if not is_html(response):
-            stats.inc_value("sina/dropped/not_html")
-            logger.info("Dropped %s: not an HTML page", url)
-            return
-        if not is_complete_html(response.body):
-            stats.inc_value("sina/dropped/truncated")
-            logger.info("Dropped %s: the page is truncated (no </body> or </html>)", url)
-            return
-        page = parse_article(response.selector)
-        stats.inc_value(f"sina/template/{page.template}")
-        if page.template == "generic":
-            logger.info("%s matched no Sina template; used the generic extractor", url)
-        yield article_item(page, channel, url, entry)
+        if known:
+            stats.inc_value("sina/roll/known", known)
+        more = plan.more
+        if self._catch_up and plan.fetch and known == len(plan.fetch):
+            logger.info("%s roll page %d is already archived; caught up", channel.name, page)
+            more = False
+        yield from self._next_roll(channel_index, page, more)
 
     # --- failures -----------------------------------------------------------------------------
 
@@ -199,18 +168,3 @@ class SinaFinanceSpider(scrapy.Spider):
         yield from self._roll_failed(
             kwargs["channel_index"], kwargs["page"], kwargs["failures"], info.reason, info.message
         )
-
-    def on_article_error(self, failure: Failure) -> None:
-        """One log line and a counted reason per failed article; no traceback."""
-        info = describe_failure(failure)
-        request = failure.request  # type: ignore[attr-defined]
-        if isinstance(failure.value, HttpError) and info.status in DEAD_STATUSES:
-            self._stats().inc_value("sina/dropped/dead_link")
-            logger.info("Dead link: %s (%s)", request.url, info.message)
-            return
-        self._stats().inc_value(f"sina/failed/{info.reason}")
-        logger.warning("Request failed: %s (%s)", request.url, info.message)
-
-    def _stats(self) -> Any:
-        assert self.crawler.stats is not None
-        return self.crawler.stats

@@ -1,0 +1,261 @@
+"""The archive index: one SQLite row per archived article, the crawler's memory across runs.
+
+Lives in ``ARCHIVE_DIR/.newsspider/index.sqlite3`` (WAL mode). Writes are batched into
+transactions; every row is first appended to a small journal (``index.journal``) so that a row
+whose post was written but whose transaction never committed (a killed process) is recovered at
+the next start: :meth:`ArchiveIndex.recover` replays the journal against the files on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+STATE_DIR = ".newsspider"
+INDEX_NAME = "index.sqlite3"
+JOURNAL_NAME = "index.journal"
+
+LIVE = "live"
+GONE = "gone"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    url TEXT PRIMARY KEY,
+    docid TEXT,
+    channel TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    title TEXT NOT NULL,
+    intime INTEGER,
+    mtime INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    first_archived TEXT NOT NULL,
+    last_checked TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'live'
+);
+CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
+CREATE INDEX IF NOT EXISTS articles_channel ON articles (channel);
+CREATE INDEX IF NOT EXISTS articles_intime ON articles (intime);
+CREATE INDEX IF NOT EXISTS articles_checked ON articles (last_checked);
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def to_unix(moment: datetime | None) -> int | None:
+    """Unix seconds of an aware datetime, or None."""
+    return int(moment.timestamp()) if moment is not None else None
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One archived article. ``path`` is relative to the archive root; times are unix seconds
+    (``intime``/``mtime`` from the roll) or ISO 8601 UTC (``first_archived``/``last_checked``)."""
+
+    url: str
+    docid: str | None
+    channel: str
+    path: str
+    sha256: str
+    title: str
+    intime: int | None
+    mtime: int | None
+    etag: str | None
+    last_modified: str | None
+    first_archived: str
+    last_checked: str
+    status: str = LIVE
+
+
+_COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
+_UPSERT = (
+    f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT(url) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived"))
+)
+
+
+_BY_CRAWLER: WeakKeyDictionary[Any, ArchiveIndex] = WeakKeyDictionary()
+
+
+class ArchiveIndex:
+    """The SQLite index of one archive. Not thread-safe; one per process and archive.
+
+    ``batch_size``/``batch_seconds`` bound how many rows wait for a commit.
+    """
+
+    def __init__(self, root: Path, *, batch_size: int = 100, batch_seconds: float = 2.0) -> None:
+        self.root = root
+        self.state_dir = root / STATE_DIR
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.state_dir / INDEX_NAME
+        self.journal_path = self.state_dir / JOURNAL_NAME
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._pending = 0
+        self._batch_started = 0.0
+        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> ArchiveIndex:
+        """The index of the crawl's archive, opened once and shared by its components.
+
+        ``ARCHIVE_INDEX_BATCH`` rows or ``ARCHIVE_INDEX_BATCH_SECONDS`` make a transaction.
+        The archive writer closes it when the spider closes.
+        """
+        index = _BY_CRAWLER.get(crawler)
+        if index is None:
+            from newsspider.config import ArchiveConfig
+
+            index = cls(
+                ArchiveConfig.from_settings(crawler.settings).root,
+                batch_size=crawler.settings.getint("ARCHIVE_INDEX_BATCH", 100),
+                batch_seconds=crawler.settings.getfloat("ARCHIVE_INDEX_BATCH_SECONDS", 2.0),
+            )
+            _BY_CRAWLER[crawler] = index
+        return index
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def get(self, url: str) -> IndexRow | None:
+        """The row of ``url``, or None."""
+        found = self._db.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
+        return IndexRow(**dict(found)) if found is not None else None
+
+    def by_path(self, path: str) -> IndexRow | None:
+        """The row that owns the post at ``path`` (relative), or None."""
+        found = self._db.execute("SELECT * FROM articles WHERE path = ?", (path,)).fetchone()
+        return IndexRow(**dict(found)) if found is not None else None
+
+    def rows(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[IndexRow]:
+        """Rows matching an SQL condition on the ``articles`` columns, oldest listing first."""
+        clause = f"WHERE {where}" if where else ""
+        query = f"SELECT * FROM articles {clause} ORDER BY intime, url"
+        for found in self._db.execute(query, params):
+            yield IndexRow(**dict(found))
+
+    def count(self) -> int:
+        """How many articles the index holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def counts_by_channel(self) -> dict[str, dict[str, int]]:
+        """``{channel: {status: n}}``."""
+        result: dict[str, dict[str, int]] = {}
+        query = "SELECT channel, status, COUNT(*) FROM articles GROUP BY channel, status"
+        for channel, status, n in self._db.execute(query):
+            result.setdefault(channel, {})[status] = n
+        return result
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def journal(self, row: IndexRow) -> None:
+        """Note ``row`` before its post is written, so a crash cannot lose it."""
+        self._journal.write(json.dumps(dataclasses.asdict(row), ensure_ascii=False) + "\n")
+        self._journal.flush()
+
+    def put(self, row: IndexRow) -> None:
+        """Insert or update ``row`` (``first_archived`` of an existing row is kept)."""
+        self._begin()
+        self._db.execute(_UPSERT, [getattr(row, c) for c in _COLUMNS])
+        self._after_write()
+
+    def touch(self, url: str, **changes: Any) -> None:
+        """Update some columns of an existing row (``last_checked``, ``status``, ``etag``…)."""
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown index columns: {sorted(unknown)}")
+        self._begin()
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        self._db.execute(
+            f"UPDATE articles SET {assignments} WHERE url = ?", [*changes.values(), url]
+        )
+        self._after_write()
+
+    def _begin(self) -> None:
+        if self._pending == 0:
+            self._db.execute("BEGIN")
+            self._batch_started = time.monotonic()
+
+    def _after_write(self) -> None:
+        self._pending += 1
+        if (
+            self._pending >= self.batch_size
+            or time.monotonic() - self._batch_started >= self.batch_seconds
+        ):
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open batch and empty the journal."""
+        if self._pending:
+            self._db.execute("COMMIT")
+            self._pending = 0
+        self._journal.truncate(0)
+        self._journal.seek(0)
+
+    def close(self) -> None:
+        """Commit and close (the crawler's shared index is forgotten too)."""
+        if self._journal.closed:
+            return
+        self.commit()
+        self._journal.close()
+        self._db.close()
+        for crawler, index in list(_BY_CRAWLER.items()):
+            if index is self:
+                del _BY_CRAWLER[crawler]
+
+    # --- crash recovery -----------------------------------------------------------------------
+
+    def recover(self, sha256_of: Any) -> int:
+        """Replay the journal left by a run that did not commit: index every journaled row whose
+        post is on disk with the journaled hash. ``sha256_of(path) -> str | None`` reads a file.
+        Returns how many rows were recovered."""
+        try:
+            lines = self.journal_path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return 0
+        recovered = 0
+        for line in lines:
+            with contextlib.suppress(ValueError, TypeError):
+                row = IndexRow(**json.loads(line))
+                if sha256_of(self.root / row.path) == row.sha256:
+                    current = self.get(row.url)
+                    if current is None or current.sha256 != row.sha256:
+                        self.put(row)
+                        recovered += 1
+        self.commit()
+        return recovered
+
+
+def remove_stale_temp_files(root: Path, prefix: str, suffix: str) -> int:
+    """Delete temp files a killed run left in the archive; returns how many."""
+    removed = 0
+    for tmp in root.rglob(f"{prefix}*{suffix}"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+            removed += 1
+    return removed

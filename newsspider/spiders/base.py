@@ -1,0 +1,154 @@
+"""What every newsspider spider does with an article page: fetch it (conditionally when it is
+already archived), route the answer, count what goes wrong."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any, TypeGuard
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from newsspider.archive.index import GONE, ArchiveIndex, IndexRow
+from newsspider.failures import describe_failure
+from newsspider.items import ArticleCheck, ArticleItem, article_item
+from newsspider.sina.article import parse_article
+from newsspider.sina.roll import RollEntry
+from newsspider.sina.urls import canonical_article_url, non_article_reason
+
+logger = logging.getLogger(__name__)
+
+DEAD_STATUSES = (404, 410)
+NOT_MODIFIED = 304
+_PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
+
+
+def is_html(response: Response) -> TypeGuard[TextResponse]:
+    """True for a text response whose declared type, if any, is HTML."""
+    if not isinstance(response, TextResponse):
+        return False
+    declared = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+    return not declared or declared in (b"text/html", b"application/xhtml+xml")
+
+
+def is_complete_html(body: bytes) -> bool:
+    """False when the page never closes ``<body>`` or ``<html>``: a cut-off download.
+
+    (Some Sina pages put scripts after ``</html>``, so the whole page is searched.)
+    """
+    return _PAGE_END.search(body) is not None
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def conditional_headers(row: IndexRow | None) -> dict[str, str]:
+    """``If-None-Match``/``If-Modified-Since`` from what the index remembers of the page."""
+    headers: dict[str, str] = {}
+    if row is not None and row.etag:
+        headers["If-None-Match"] = row.etag
+    if row is not None and row.last_modified:
+        headers["If-Modified-Since"] = row.last_modified
+    return headers
+
+
+class ArticleSpider(scrapy.Spider):
+    """Base for spiders that archive Sina articles. Subclasses decide what to fetch."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._seen: set[str] = set()
+
+    @property
+    def index(self) -> ArchiveIndex:
+        """The archive index (shared with the archive writer)."""
+        return ArchiveIndex.for_crawler(self.crawler)
+
+    def stats(self) -> Any:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    def article_request(
+        self, url: str, channel: str, entry: RollEntry | None, known: IndexRow | None = None
+    ) -> scrapy.Request | None:
+        """The request for an article, or None (counted) for a duplicate or a non-article.
+
+        An article the index knows is asked for conditionally: a 304 costs no parsing.
+        """
+        url = canonical_article_url(url)
+        if url in self._seen:
+            self.stats().inc_value("sina/dropped/duplicate")
+            return None
+        self._seen.add(url)
+        reason = non_article_reason(url)
+        if reason is not None:
+            self.stats().inc_value(f"sina/dropped/{reason}")
+            logger.info("Skipped %s: %s", url, reason)
+            return None
+        return scrapy.Request(
+            url,
+            headers=conditional_headers(known),
+            callback=self.parse_article,
+            errback=self.on_article_error,
+            cb_kwargs={"url": url, "channel": channel, "entry": entry},
+            meta={"handle_httpstatus_list": [NOT_MODIFIED]} if known else {},
+        )
+
+    def parse_article(
+        self, response: Response, url: str, channel: str, entry: RollEntry | None
+    ) -> Iterator[ArticleItem | ArticleCheck]:
+        stats = self.stats()
+        if response.status == NOT_MODIFIED:
+            yield ArticleCheck(
+                url,
+                "unchanged",
+                _header(response, b"ETag"),
+                _header(response, b"Last-Modified"),
+                entry.mtime if entry else None,
+            )
+            return
+        if response.url != url and non_article_reason(response.url):
+            stats.inc_value("sina/dropped/redirected_off_article")
+            logger.info("Dropped %s: redirected to %s, not an article", url, response.url)
+            return
+        if not is_html(response):
+            stats.inc_value("sina/dropped/not_html")
+            logger.info("Dropped %s: not an HTML page", url)
+            return
+        if not is_complete_html(response.body):
+            stats.inc_value("sina/dropped/truncated")
+            logger.info("Dropped %s: the page is truncated (no </body> or </html>)", url)
+            return
+        page = parse_article(response.selector)
+        stats.inc_value(f"sina/template/{page.template}")
+        if page.template == "generic":
+            logger.info("%s matched no Sina template; used the generic extractor", url)
+        item = article_item(page, channel, url, entry)
+        item.etag = _header(response, b"ETag")
+        item.last_modified = _header(response, b"Last-Modified")
+        yield item
+
+    def on_article_error(self, failure: Failure) -> Iterator[ArticleCheck]:
+        """One log line and a counted reason per failed article; no traceback.
+
+        A 404/410 is a dead link; for an archived article it marks the article gone (its post
+        is kept).
+        """
+        info = describe_failure(failure)
+        request = failure.request  # type: ignore[attr-defined]
+        url = request.cb_kwargs.get("url", request.url)
+        if isinstance(failure.value, HttpError) and info.status in DEAD_STATUSES:
+            if self.index.get(url) is not None:
+                yield ArticleCheck(url, GONE)
+                return
+            self.stats().inc_value("sina/dropped/dead_link")
+            logger.info("Dead link: %s (%s)", url, info.message)
+            return
+        self.stats().inc_value(f"sina/failed/{info.reason}")
+        logger.warning("Request failed: %s (%s)", url, info.message)
