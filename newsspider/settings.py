@@ -13,6 +13,9 @@ ARCHIVE_FSYNC = True  # fsync each post before its rename
 ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop at once
 ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
+PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
+RUN_MAX_ERRORS = 50  # more failed requests than this ...
+RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 
@@ -28,6 +31,8 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "newsspider.extensions.reachability.SinaReachability": 500,
+    "newsspider.extensions.health.ErrorThreshold": 510,
+    "newsspider.extensions.progress.Progress": 800,
     "newsspider.extensions.report.RunReport": 900,
 }
 DOWNLOAD_HANDLERS = {

@@ -105,8 +105,8 @@ class ArchiveIndex:
     """
 
     def __init__(self, root: Path, *, batch_size: int = 100, batch_seconds: float = 2.0) -> None:
-        self.root = root
-        self.state_dir = root / STATE_DIR
+        self.root = Path(root)
+        self.state_dir = self.root / STATE_DIR
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.state_dir / INDEX_NAME
         self.journal_path = self.state_dir / JOURNAL_NAME

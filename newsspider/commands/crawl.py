@@ -2,6 +2,8 @@
 
 * Spider arguments and ``ARCHIVE_*``/``SINA_*`` settings are checked before the crawl starts;
   a bad value stops the run with one usage line instead of a traceback.
+* The archive lock is taken before the crawl starts: a second run on the same archive stops at
+  once with one line and exit code 75 (or waits ``ARCHIVE_LOCK_WAIT`` seconds for it).
 * Scrapy's own command exits 1 only when the crawler could not start. Extensions mark a run
   that started but failed (Sina unreachable, say) with the stat ``newsspider/run_failed``;
   such a run exits 1 too.
@@ -10,13 +12,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from newsspider.config import ConfigError, validate_settings
+from newsspider.archive import lock
+from newsspider.config import ArchiveConfig, ConfigError, validate_settings
 from newsspider.extensions.reachability import FAILED_STAT
+
+# Exit code of a run that found the archive locked by another run (EX_TEMPFAIL).
+LOCKED_EXIT = 75
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -45,7 +52,18 @@ class Command(ScrapyCrawlCommand):
                 raise UsageError(str(exc), print_help=False) from None
             except KeyError:
                 pass  # unknown spider: Scrapy's command says so
-        super().run(args, opts)
+            config = ArchiveConfig.from_settings(self.settings)
+            try:
+                lock.acquire(config.root, wait=config.lock_wait)
+            except lock.ArchiveLockedError as exc:
+                print(f"newsspider: {exc}", file=sys.stderr)
+                self.exitcode = LOCKED_EXIT
+                return
+        try:
+            super().run(args, opts)
+        finally:
+            if self.settings is not None:
+                lock.release(ArchiveConfig.from_settings(self.settings).root)
         if self.exitcode == 0 and self._run_failed():
             self.exitcode = 1
 

@@ -21,6 +21,7 @@ from newsspider.archive.index import (
     remove_stale_temp_files,
     to_unix,
 )
+from newsspider.archive.naming import POST_SUFFIX
 from newsspider.archive.paths import PostPaths
 from newsspider.config import ArchiveConfig
 from newsspider.exporters import HexoPostExporter
@@ -57,7 +58,8 @@ class ArchiveWriterPipeline:
 
     * A post is written through a temp file and a rename; one whose bytes did not change is not
       touched. Before a post is overwritten, its previous bytes go to
-      ``ARCHIVE_DIR/.newsspider/history/<post path>/<time>.md``: no rewrite loses text.
+      ``ARCHIVE_DIR/.newsspider/history/<post path without .md>/<time>-<sha>.md``: no rewrite
+      loses text.
     * A post already on disk that the index does not know (an archive from the older pipeline)
       is adopted: recorded, and rewritten only when the new rendering differs.
     * At start it takes the archive lock, removes temp files a killed run left, and replays the
@@ -193,6 +195,7 @@ class ArchiveWriterPipeline:
     def _keep_history(self, relative: str, previous: bytes) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         digest = hashlib.sha256(previous).hexdigest()[:12]
-        target = self.config.root / STATE_DIR / HISTORY_DIR / relative / f"{stamp}-{digest}.md"
+        folder = self.config.root / STATE_DIR / HISTORY_DIR / relative.removesuffix(POST_SUFFIX)
+        target = folder / f"{stamp}-{digest}{POST_SUFFIX}"
         write_atomic(target, previous, fsync=self.config.fsync)
         self.stats.inc_value("archive/history")

@@ -1,0 +1,62 @@
+"""Fail a run whose errors pass a threshold, so that schedulers notice."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from newsspider.extensions.reachability import FAILED_STAT
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+ERROR_PREFIXES = ("sina/failed/", "sina/roll/failed/")
+
+
+class ErrorThreshold:
+    """At the end of a run, counts failed requests and unusable roll pages (not dropped
+    articles: a dead link is an answer). More than ``RUN_MAX_ERRORS``, or more than
+    ``RUN_MAX_ERROR_RATIO`` of all requests, logs one line and marks the run failed
+    (``scrapy crawl`` exits 1)."""
+
+    def __init__(self, crawler: Crawler, max_errors: int, max_ratio: float) -> None:
+        self.crawler = crawler
+        self.max_errors = max_errors
+        self.max_ratio = max_ratio
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ErrorThreshold:
+        settings = crawler.settings
+        max_errors = settings.getint("RUN_MAX_ERRORS", 50)
+        max_ratio = settings.getfloat("RUN_MAX_ERROR_RATIO", 0.5)
+        if max_errors < 0 and max_ratio < 0:
+            raise NotConfigured
+        ext = cls(crawler, max_errors, max_ratio)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        assert stats is not None
+        values = stats.get_stats()
+        errors = sum(int(v) for k, v in values.items() if k.startswith(ERROR_PREFIXES))
+        requests = int(values.get("downloader/request_count", 0))
+        over_count = 0 <= self.max_errors < errors
+        over_ratio = requests > 0 and 0 <= self.max_ratio < errors / requests
+        if not (over_count or over_ratio) or stats.get_value(FAILED_STAT):
+            return
+        logger.error(
+            "Too many errors: %d failed request(s) or roll page(s) of %d requests "
+            "(RUN_MAX_ERRORS=%d, RUN_MAX_ERROR_RATIO=%s); the run counts as failed.",
+            errors,
+            requests,
+            self.max_errors,
+            self.max_ratio,
+        )
+        stats.set_value(FAILED_STAT, "too_many_errors")

@@ -1,0 +1,84 @@
+"""Progress and summary lines: what a run has done, in words a scheduler log can keep."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from twisted.internet import task
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def _sum(stats: dict[str, Any], prefix: str) -> tuple[int, dict[str, int]]:
+    parts = {k.removeprefix(prefix): int(v) for k, v in stats.items() if k.startswith(prefix)}
+    return sum(parts.values()), parts
+
+
+def describe(stats: dict[str, Any]) -> str:
+    """One line of what the stats say: roll pages, articles new/updated/unchanged/gone,
+    dropped and failed with their reasons."""
+    dropped, drop_reasons = _sum(stats, "sina/dropped/")
+    failed, fail_reasons = _sum(stats, "sina/failed/")
+    roll_failed, _ = _sum(stats, "sina/roll/failed/")
+    parts = []
+    if "refresh/checked" in stats:
+        parts.append(f"checked {stats['refresh/checked']}")
+    else:
+        reached = stats.get("sina/roll/reached")
+        parts.append(
+            f"roll pages {stats.get('sina/roll/pages', 0)}"
+            + (f" (failed {roll_failed})" if roll_failed else "")
+            + (f", reached {reached}" if reached else "")
+        )
+    parts.append(
+        f"new {stats.get('archive/new', 0)}, updated {stats.get('archive/updated', 0)}, "
+        f"unchanged {stats.get('archive/unchanged', 0)}, gone {stats.get('archive/gone', 0)}"
+    )
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(drop_reasons.items()))
+    parts.append(f"dropped {dropped}" + (f" ({reasons})" if reasons else ""))
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(fail_reasons.items()))
+    parts.append(f"failed {failed}" + (f" ({reasons})" if reasons else ""))
+    return "; ".join(parts)
+
+
+class Progress:
+    """Logs a progress line every ``PROGRESS_INTERVAL`` seconds (0: never) and one summary
+    line when the spider closes."""
+
+    def __init__(self, crawler: Crawler, interval: float) -> None:
+        self.crawler = crawler
+        self.interval = interval
+        self._task: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        if not crawler.settings.getbool("PROGRESS_ENABLED", True):
+            raise NotConfigured
+        ext = cls(crawler, crawler.settings.getfloat("PROGRESS_INTERVAL", 60.0))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _stats(self) -> dict[str, Any]:
+        assert self.crawler.stats is not None
+        return dict(self.crawler.stats.get_stats())
+
+    def spider_opened(self, spider: Spider) -> None:
+        if self.interval > 0:
+            self._task = task.LoopingCall(self.log_progress)
+            self._task.start(self.interval, now=False)
+
+    def log_progress(self) -> None:
+        logger.info("Progress: %s", describe(self._stats()))
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._task is not None and self._task.running:
+            self._task.stop()
+        logger.info("Summary (%s, %s): %s", spider.name, reason, describe(self._stats()))
