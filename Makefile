@@ -5,8 +5,9 @@ PYTHON ?= python3
 .PHONY: install test
 
 install:
-	$(PYTHON) -m pip install --disable-pip-version-check -e '.[dev]'
+	$(PYTHON) -m pip install --disable-pip-version-check -e '.[dev,distributed]'
 	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
 	npm ci --prefix tests/hexo --no-audit --no-fund
 
 test:

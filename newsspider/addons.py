@@ -24,3 +24,42 @@ class PolitenessAddon:
     def _default(settings: BaseSettings, name: str, value: object) -> None:
         if (settings.getpriority(name) or 0) < SETTINGS_PRIORITIES["cmdline"]:
             settings.set(name, value, priority="spider")
+
+
+class DistributedAddon:
+    """``NEWSSPIDER_DISTRIBUTED``: plug scrapy-redis in, by role.
+
+    * Workers (``scrapy crawl sina_finance``, ``sina_refresh``): scrapy-redis's scheduler and
+      dupefilter on shared keys, the run coordinator, what is archived read from Redis, and
+      extracted items pushed to Redis instead of normalized and written.
+    * The writer (``scrapy crawl sina_writer``): the item pipelines of a single-process crawl
+      (so ``ARCHIVE_*`` settings are the writer's alone), then the publisher of what is
+      archived.
+
+    With the setting off, nothing changes and nothing about Redis is imported.
+    """
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if not settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+            return
+        prefix = str(settings.get("NEWSSPIDER_REDIS_PREFIX") or "newsspider")
+        pipelines = dict(settings.getdict("ITEM_PIPELINES"))
+        if settings.get("NEWSSPIDER_ROLE") == "writer":
+            pipelines["newsspider.pipelines.publish.KnowledgePublisherPipeline"] = 900
+            settings.set("ITEM_PIPELINES", pipelines, priority="spider")
+            return
+        settings.set("SCHEDULER", "newsspider.distributed.scheduler.RedisScheduler", "spider")
+        settings.set(
+            "DUPEFILTER_CLASS", "newsspider.distributed.scheduler.RedisDupeFilter", "spider"
+        )
+        settings.set("SCHEDULER_PERSIST", True, "spider")
+        settings.set("SCHEDULER_QUEUE_KEY", f"{prefix}:requests", "spider")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix}:dupefilter", "spider")
+        settings.set(
+            "NEWSSPIDER_KNOWLEDGE", "newsspider.distributed.knowledge.RedisKnowledge", "spider"
+        )
+        queue = {"newsspider.pipelines.redis_queue.RedisItemQueuePipeline": 800}
+        settings.set("ITEM_PIPELINES", queue, "spider")
+        extensions = dict(settings.getdict("EXTENSIONS"))
+        extensions["newsspider.distributed.coordinator.RunCoordinator"] = 100
+        settings.set("EXTENSIONS", extensions, "spider")

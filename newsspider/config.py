@@ -96,6 +96,16 @@ def positive_int(name: str, value: object, *, maximum: int | None = None) -> int
 
 
 def validate_settings(settings: BaseSettings) -> None:
-    """Raise ``ConfigError`` for the first ``ARCHIVE_*``/``SINA_*`` setting that is unusable."""
+    """Raise ``ConfigError`` for the first ``ARCHIVE_*``/``SINA_*``/``NEWSSPIDER_*`` setting
+    that is unusable."""
     ArchiveConfig.from_settings(settings)
     parse_mirror(settings.get("SINA_MIRROR"))
+    if settings.getbool("NEWSSPIDER_DISTRIBUTED") and not settings.get("REDIS_URL"):
+        raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
+
+
+def is_distributed_worker(settings: BaseSettings) -> bool:
+    """True for a distributed worker: it neither writes nor locks the archive."""
+    return (
+        settings.getbool("NEWSSPIDER_DISTRIBUTED") and settings.get("NEWSSPIDER_ROLE") != "writer"
+    )

@@ -41,7 +41,15 @@ DOWNLOAD_HANDLERS = {
 }
 ADDONS = {
     "newsspider.addons.PolitenessAddon": 100,
+    "newsspider.addons.DistributedAddon": 200,
 }
+
+# --- Distributed mode (scrapy-redis); off unless NEWSSPIDER_DISTRIBUTED is set -----------------
+NEWSSPIDER_DISTRIBUTED = False  # workers share a Redis queue; one sina_writer writes
+# REDIS_URL = "redis://localhost:6379/0"  # scrapy-redis's setting; needed when distributed
+NEWSSPIDER_REDIS_PREFIX = "newsspider"  # Redis keys of this archive's crawls
+NEWSSPIDER_WRITER_WAIT = 60  # seconds a worker waits for the writer to be up
+NEWSSPIDER_WRITER_IDLE = 60  # seconds the writer waits for a run to begin
 LOG_FORMATTER = "newsspider.logformatter.NewsLogFormatter"
 
 # --- Politeness (real Sina hosts) ---------------------------------------------------------

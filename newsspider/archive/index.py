@@ -25,6 +25,8 @@ from weakref import WeakKeyDictionary
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from newsspider.spiders.sina_refresh import RefreshSelection
+
 logger = logging.getLogger(__name__)
 
 STATE_DIR = ".newsspider"
@@ -158,6 +160,11 @@ class ArchiveIndex:
         query = f"SELECT * FROM articles {clause} ORDER BY intime, url"
         for found in self._db.execute(query, params):
             yield IndexRow(**dict(found))
+
+    def select(self, selection: RefreshSelection, now: datetime) -> Iterator[IndexRow]:
+        """The rows a refresh selection picks."""
+        where, params = selection.where(now)
+        return self.rows(where, params)
 
     def count(self) -> int:
         """How many articles the index holds."""

@@ -19,7 +19,12 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from newsspider.archive import lock
-from newsspider.config import ArchiveConfig, ConfigError, validate_settings
+from newsspider.config import (
+    ArchiveConfig,
+    ConfigError,
+    is_distributed_worker,
+    validate_settings,
+)
 from newsspider.extensions.reachability import FAILED_STAT
 
 # Exit code of a run that found the archive locked by another run (EX_TEMPFAIL).
@@ -53,12 +58,16 @@ class Command(ScrapyCrawlCommand):
             except KeyError:
                 pass  # unknown spider: Scrapy's command says so
             config = ArchiveConfig.from_settings(self.settings)
-            try:
-                lock.acquire(config.root, wait=config.lock_wait)
-            except lock.ArchiveLockedError as exc:
-                print(f"newsspider: {exc}", file=sys.stderr)
-                self.exitcode = LOCKED_EXIT
-                return
+            spider_settings = self.settings.copy()
+            spidercls = self.crawler_process.spider_loader.load(args[0])
+            spidercls.update_settings(spider_settings)
+            if not is_distributed_worker(spider_settings):
+                try:
+                    lock.acquire(config.root, wait=config.lock_wait)
+                except lock.ArchiveLockedError as exc:
+                    print(f"newsspider: {exc}", file=sys.stderr)
+                    self.exitcode = LOCKED_EXIT
+                    return
         try:
             super().run(args, opts)
         finally:

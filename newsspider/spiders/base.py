@@ -11,9 +11,11 @@ from typing import Any, TypeGuard
 import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
-from newsspider.archive.index import GONE, ArchiveIndex, IndexRow
+from newsspider.archive.index import GONE, IndexRow
+from newsspider.extensions.reachability import FAILED_STAT
 from newsspider.failures import describe_failure
 from newsspider.items import ArticleCheck, ArticleItem, article_item
 from newsspider.sina.article import parse_article
@@ -23,6 +25,7 @@ from newsspider.sina.urls import canonical_article_url, non_article_reason
 logger = logging.getLogger(__name__)
 
 DEAD_STATUSES = (404, 410)
+DEFAULT_KNOWLEDGE = "newsspider.archive.index.ArchiveIndex"
 NOT_MODIFIED = 304
 _PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
 
@@ -66,9 +69,24 @@ class ArticleSpider(scrapy.Spider):
         self._seen: set[str] = set()
 
     @property
-    def index(self) -> ArchiveIndex:
-        """The archive index (shared with the archive writer)."""
-        return ArchiveIndex.for_crawler(self.crawler)
+    def known(self) -> Any:
+        """What is archived: the archive index (shared with the archive writer), or in the
+        distributed mode what the writer publishes (``NEWSSPIDER_KNOWLEDGE``)."""
+        backend = load_object(self.settings.get("NEWSSPIDER_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
+        return backend.for_crawler(self.crawler)
+
+    async def may_seed(self) -> bool:
+        """Whether this process starts the crawl's requests: always, except in the
+        distributed mode, where one worker seeds the run and the others join it."""
+        if not self.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+            return True
+        from newsspider.distributed.coordinator import RunCoordinator
+
+        coordinator = RunCoordinator.for_crawler(self.crawler)
+        if not await coordinator.wait_for_writer():
+            self.stats().set_value(FAILED_STAT, "no_writer")
+            return False
+        return coordinator.claim_seed()
 
     def stats(self) -> Any:
         assert self.crawler.stats is not None
@@ -93,6 +111,9 @@ class ArticleSpider(scrapy.Spider):
             return None
         return scrapy.Request(
             url,
+            # Known articles are re-checked on purpose; in the distributed mode the shared
+            # seen-request set keeps two workers from fetching one new article.
+            dont_filter=known is not None,
             headers=conditional_headers(known),
             callback=self.parse_article,
             errback=self.on_article_error,
@@ -144,7 +165,7 @@ class ArticleSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         url = request.cb_kwargs.get("url", request.url)
         if isinstance(failure.value, HttpError) and info.status in DEAD_STATUSES:
-            if self.index.get(url) is not None:
+            if self.known.get(url) is not None:
                 yield ArticleCheck(url, GONE)
                 return
             self.stats().inc_value("sina/dropped/dead_link")

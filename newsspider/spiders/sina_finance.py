@@ -62,14 +62,16 @@ class SinaFinanceSpider(ArticleSpider):
         CrawlParams.parse(**kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if not await self.may_seed():
+            return
         if self.params.urls:
             channel = self.params.channels[0].name
             for url in self.params.urls:
-                request = self.article_request(url, channel, None, self.index.get(url))
+                request = self.article_request(url, channel, None, self.known.get(url))
                 if request is not None:
                     yield request
             return
-        if self._catch_up and self.index.count():
+        if self._catch_up and self.known.count():
             self._max_pages = self.settings.getint("SINA_CATCHUP_PAGES", 20)
         yield self._roll_request(0, 1)
 
@@ -142,7 +144,7 @@ class SinaFinanceSpider(ArticleSpider):
         )
         known = 0
         for entry in plan.fetch:
-            row = self.index.get(entry.url)
+            row = self.known.get(entry.url)
             state = freshness(entry, row)
             if state == "known":
                 known += 1

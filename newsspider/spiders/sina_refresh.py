@@ -64,6 +64,16 @@ class RefreshSelection:
             raise ConfigError("say what to refresh: all, since, older_than or channel")
         return cls(since, older_than, str(channel) if channel else None)
 
+    def matches(self, row: IndexRow, now: datetime) -> bool:
+        """The same condition as :meth:`where`, on one row."""
+        if self.since is not None and (row.intime or 0) < int(self.since.timestamp()):
+            return False
+        if self.older_than is not None:
+            cutoff = (now - timedelta(days=self.older_than)).replace(microsecond=0)
+            if not row.last_checked < cutoff.isoformat():
+                return False
+        return self.channel is None or row.channel == self.channel
+
     def where(self, now: datetime) -> tuple[str, tuple[Any, ...]]:
         """An SQL condition on the index and its parameters."""
         clauses: list[str] = []
@@ -114,8 +124,9 @@ class SinaRefreshSpider(ArticleSpider):
         RefreshSelection.parse(**kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        where, params = self.selection.where(datetime.now(UTC))
-        rows = list(self.index.rows(where, params))
+        if not await self.may_seed():
+            return
+        rows = list(self.known.select(self.selection, datetime.now(UTC)))
         logger.info("Refreshing %d archived article(s)", len(rows))
         for row in rows:
             request = self.article_request(row.url, row.channel, entry_of(row), row)

@@ -1,0 +1,15 @@
+"""Distributed crawling on scrapy-redis (``NEWSSPIDER_DISTRIBUTED = True`` and ``REDIS_URL``).
+
+Workers share, through one Redis:
+
+* the request queue and the seen-request set (scrapy-redis's scheduler and dupefilter), so
+  each roll page and each article is requested once across all workers;
+* the run itself (:mod:`.coordinator`): one worker seeds the roll, the others join; a worker
+  stays up while the queue holds requests or another worker is busy;
+* the knowledge of what is archived (:mod:`.knowledge`), published by the writer.
+
+Workers never write the archive. They push finished items to a Redis list, and one writer
+process (``scrapy crawl sina_writer``) writes them with the same pipelines a single-process
+crawl uses, so the archive and its SQLite index stay byte for byte what one process writes.
+Nothing here is imported unless the distributed mode is on.
+"""

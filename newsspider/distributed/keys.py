@@ -1,0 +1,55 @@
+"""Redis key names, all under ``NEWSSPIDER_REDIS_PREFIX`` (default ``newsspider``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scrapy.settings import BaseSettings
+
+DEFAULT_PREFIX = "newsspider"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The keys of one archive's distributed crawls."""
+
+    prefix: str
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Keys:
+        return cls(str(settings.get("NEWSSPIDER_REDIS_PREFIX") or DEFAULT_PREFIX))
+
+    @property
+    def requests(self) -> str:
+        """The shared request queue (scrapy-redis)."""
+        return f"{self.prefix}:requests"
+
+    @property
+    def dupefilter(self) -> str:
+        """The shared seen-request set (scrapy-redis), cleared when a run ends."""
+        return f"{self.prefix}:dupefilter"
+
+    @property
+    def run(self) -> str:
+        """The current run's id; it expires unless a live worker keeps it."""
+        return f"{self.prefix}:run"
+
+    @property
+    def workers(self) -> str:
+        """Hash: worker id -> ``busy|idle <unix time>``."""
+        return f"{self.prefix}:workers"
+
+    @property
+    def items(self) -> str:
+        """List: items the workers finished, for the writer."""
+        return f"{self.prefix}:items"
+
+    @property
+    def archived(self) -> str:
+        """Hash: article URL -> its index row (JSON), published by the writer."""
+        return f"{self.prefix}:archived"
+
+    @property
+    def writer(self) -> str:
+        """Set while a writer runs and has published what is archived."""
+        return f"{self.prefix}:writer"

@@ -1,0 +1,71 @@
+"""What is archived, shared through Redis: the writer publishes its index rows, workers read."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from newsspider.archive.index import IndexRow
+from newsspider.distributed.connection import redis_for
+from newsspider.distributed.keys import Keys
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from newsspider.spiders.sina_refresh import RefreshSelection
+
+_BY_CRAWLER: WeakKeyDictionary[Any, RedisKnowledge] = WeakKeyDictionary()
+
+
+def encode_row(row: IndexRow) -> str:
+    return json.dumps(dataclasses.asdict(row), ensure_ascii=False)
+
+
+class RedisKnowledge:
+    """The archive index as workers see it: the Redis hash the writer keeps (read-only here).
+
+    Offers what spiders ask of :class:`~newsspider.archive.index.ArchiveIndex`: ``get``,
+    ``count`` and ``select``.
+    """
+
+    def __init__(self, redis: Any, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> RedisKnowledge:
+        knowledge = _BY_CRAWLER.get(crawler)
+        if knowledge is None:
+            knowledge = cls(redis_for(crawler), Keys.from_settings(crawler.settings))
+            _BY_CRAWLER[crawler] = knowledge
+        return knowledge
+
+    def get(self, url: str) -> IndexRow | None:
+        raw = self.redis.hget(self.keys.archived, url)
+        return IndexRow(**json.loads(raw)) if raw else None
+
+    def count(self) -> int:
+        return int(self.redis.hlen(self.keys.archived))
+
+    def select(self, selection: RefreshSelection, now: datetime) -> Iterator[IndexRow]:
+        rows = (IndexRow(**json.loads(raw)) for raw in self.redis.hvals(self.keys.archived))
+        for row in sorted(rows, key=lambda r: (r.intime or 0, r.url)):
+            if selection.matches(row, now):
+                yield row
+
+
+def publish(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000) -> int:
+    """Write index rows into the shared hash; returns how many."""
+    count = 0
+    pipe = redis.pipeline(transaction=False)
+    for row in rows:
+        pipe.hset(keys.archived, row.url, encode_row(row))
+        count += 1
+        if count % batch == 0:
+            pipe.execute()
+    pipe.execute()
+    return count
