@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ NUM = 50
 DEFAULT_ARTICLES = 2000
 QUICK_ARTICLES = 300
 INDEX_ROWS = 100_000
+PYSPY_RATE = 200  # samples per second
 RETRY_WAIT = 20.0  # seconds before retrying a crawl that failed (the code may be mid-edit)
 
 # Targets of issue 6 (measured, never asserted).
@@ -73,6 +75,14 @@ class Run:
     probe: dict[str, Any]
     server: dict[str, float]  # deltas of the mirror's counters (requests, roll, article, cpu)
     log: Path
+    machine_busy: float = 0.0  # CPU seconds the whole machine was busy during the run
+    process_cpu: float = 0.0  # CPU seconds of the run's process tree, as its parent saw it
+
+    @property
+    def other_load(self) -> float:
+        """Cores used on average by processes other than this run and the mirror."""
+        other = self.machine_busy - self.process_cpu - self.server.get("cpu_seconds", 0.0)
+        return max(0.0, other) / self.wall if self.wall else 0.0
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -138,6 +148,7 @@ class Bench:
     def start_server(self, articles: int) -> None:
         self.stop_server()
         ready = self.workdir / f"server-{articles}.ready"
+        ready.unlink(missing_ok=True)
         self.server_log = self.workdir / "logs" / f"server-{articles}.log"
         command = [
             sys.executable,
@@ -198,6 +209,7 @@ class Bench:
         extra: Sequence[str] = (),
         retries: int = 1,
         before_retry: Any = None,
+        prefix: Sequence[str] = (),
     ) -> Run:
         for attempt in range(retries + 1):
             out = self.workdir / f"{label}.json"
@@ -210,18 +222,28 @@ class Bench:
                 if k not in ("SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")
             }
             before = self.server_counters()
+            busy_before = machine_busy_seconds()
+            cpu_before = children_cpu_seconds()
             started = time.perf_counter()
             with open(log, "wb") as handle:
                 done = subprocess.run(
-                    command, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, env=env
+                    [*prefix, *command], cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, env=env
                 )
             wall = time.perf_counter() - started
+            busy = machine_busy_seconds() - busy_before
+            process_cpu = children_cpu_seconds() - cpu_before
             after = self.server_counters()
             server = {k: after[k] - before[k] for k in ("requests", "roll", "article", "404")}
             server["cpu_seconds"] = after["cpu_seconds"] - before["cpu_seconds"]
+            server["connections"] = after["connections"] - before["connections"] - 1
             data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-            run = Run(label, done.returncode, wall, data, server, log)
+            run = Run(label, done.returncode, wall, data, server, log, busy, process_cpu)
             if done.returncode == 0 and data.get("stats"):
+                if run.other_load > 0.15:
+                    self.note(
+                        f"{label}: other processes kept {run.other_load:.2f} cores busy during "
+                        "this run; its figures may be low"
+                    )
                 return run
             tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
             print(f"  ! {label} exited {done.returncode}; log {log}:", file=sys.stderr)
@@ -268,7 +290,7 @@ class Bench:
             before_retry=fresh,
         )
 
-    def baseline(self, pages: int) -> Run:
+    def baseline(self, pages: int, label: str = "baseline") -> Run:
         lists = ",".join(f"{c[1]}:{c[2]}" for c in mirror_server.DEFAULT_CHANNELS)
         cwd = self.workdir / "baseline-cwd"  # no scrapy.cfg above it: no project settings
         cwd.mkdir(exist_ok=True)
@@ -296,7 +318,7 @@ class Bench:
             *self.common_settings(),
             *[arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")],
         ]
-        return self.probe("baseline", args, cwd=cwd)
+        return self.probe(label, args, cwd=cwd)
 
     # --- server check -------------------------------------------------------------------------
 
@@ -383,6 +405,22 @@ def fill_index(archive: Path, rows: int) -> tuple[int, float]:
 # --- figures ----------------------------------------------------------------------------------
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot (Linux ``/proc/stat``), or 0."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(v) for v in fields[:8]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -439,8 +477,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-scale", action="store_true", help="no scale×N run")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the baseline and the full crawls this many times; report the median (1)",
+    )
+    parser.add_argument(
         "--profile",
-        choices=("cprofile", "pyinstrument"),
+        choices=("py-spy", "pyinstrument", "cprofile"),
         help="also profile one clean crawl of N articles and print newsspider's hot spots",
     )
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temp dir)")
@@ -487,12 +531,15 @@ def main(argv: list[str] | None = None) -> int:
             server_cpu_ms_per_request=cpu_ms,
         )
 
-        base = bench.baseline(pages)
+        base, base_rates = _median_run(
+            [bench.baseline(pages, _nth("baseline", i)) for i in range(args.repeat)]
+        )
         _check_articles(bench, base, n)
         bench.line(
             "baseline",
-            f"baseline (no-op Scrapy spider): {base.rate:.1f} articles/s "
-            f"({base.articles} in {base.elapsed:.2f}s; server busy "
+            f"baseline (no-op Scrapy spider): {base.rate:.1f} articles/s{_spread(base_rates)} "
+            f"({base.articles} in {base.elapsed:.2f}s, {base.server['connections']:.0f} "
+            "connections; server busy "
             f"{100 * base.server['cpu_seconds'] / base.elapsed:.0f}% of a core)",
             articles_per_s=base.rate,
             seconds=base.elapsed,
@@ -500,13 +547,18 @@ def main(argv: list[str] | None = None) -> int:
 
         runs: dict[str, Run] = {}
         for body in ("clean", "verbatim"):
-            run = bench.full_crawl(body, workdir / f"archive-{body}", pages, body)
+            run, rates = _median_run(
+                [
+                    bench.full_crawl(_nth(body, i), workdir / f"archive-{body}", pages, body)
+                    for i in range(args.repeat)
+                ]
+            )
             _check_articles(bench, run, n)
             runs[body] = run
             ratio = run.rate / base.rate if base.rate else float("nan")
             bench.line(
                 f"{body}/rate",
-                f"{body}: {run.rate:.1f} articles/s = {ratio:.2f}x baseline "
+                f"{body}: {run.rate:.1f} articles/s{_spread(rates)} = {ratio:.2f}x baseline "
                 f"({run.articles} in {run.elapsed:.2f}s; target >= {TARGET_RATIO}x: "
                 f"{verdict(ratio >= TARGET_RATIO)}; server busy "
                 f"{100 * run.server['cpu_seconds'] / run.elapsed:.0f}% of a core)",
@@ -633,6 +685,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _nth(label: str, i: int) -> str:
+    return label if i == 0 else f"{label}-{i + 1}"
+
+
+def _median_run(runs: list[Run]) -> tuple[Run, list[float]]:
+    """The run with the median rate (the lower middle one for an even count), and all rates."""
+    ordered = sorted(runs, key=lambda r: r.rate)
+    return ordered[(len(ordered) - 1) // 2], [r.rate for r in ordered]
+
+
+def _spread(rates: list[float]) -> str:
+    if len(rates) < 2:
+        return ""
+    return f" (median of {len(rates)}: {min(rates):.1f}-{max(rates):.1f})"
+
+
 def _page_sizes(bench: Bench, urls: list[str]) -> list[int]:
     sizes = []
     for url in urls:
@@ -670,27 +738,51 @@ def _incremental(bench: Bench, label: str, archive: Path, pages: int | None, wha
         f"incremental {what}: {int(run.server['requests'])} requests ({int(run.server['roll'])} "
         f"roll, {int(run.server['article'])} article, {int(other)} other), {new} new; wall "
         f"{run.wall:.2f}s (engine {run.elapsed:.2f}s; target < {TARGET_INCREMENTAL_S:.0f}s "
-        f"with only roll requests: {verdict(run.wall < TARGET_INCREMENTAL_S and only_roll)})",
+        f"with only roll requests: {verdict(run.wall < TARGET_INCREMENTAL_S and only_roll)}; "
+        f"peak RSS {run.rss_mb:.0f} MB)",
         requests=run.server["requests"],
         roll=run.server["roll"],
         article=run.server["article"],
         wall=run.wall,
         engine=run.elapsed,
+        rss_mb=run.rss_mb,
     )
     return run
 
 
 def _profile(bench: Bench, kind: str, pages: int) -> None:
+    """One more clean crawl of N articles under a profiler; newsspider's hot spots printed."""
     archive = bench.workdir / "archive-profile"
-    out = bench.workdir / f"profile-clean.{'pstats' if kind == 'cprofile' else 'txt'}"
-    option = "--cprofile" if kind == "cprofile" else "--profile"
     shutil.rmtree(archive, ignore_errors=True)
-    run = bench.probe(
-        "profile", bench.crawl_args(archive, pages), cwd=REPO, extra=[option, str(out)]
-    )
-    bench.note(f"profile of a clean crawl ({run.articles} articles) in {out}")
-    if kind != "cprofile":
+    args = bench.crawl_args(archive, pages)
+    if kind == "py-spy":
+        spy = shutil.which("py-spy")
+        if spy is None:
+            raise SystemExit("--profile py-spy needs py-spy (pip install py-spy)")
+        out = bench.workdir / "profile-clean.pyspy.txt"
+        prefix = [spy, "record", "-r", str(PYSPY_RATE), "-f", "raw", "-o", str(out), "--"]
+        run = bench.probe("profile", args, cwd=REPO, prefix=prefix)
+        import hotspots
+
+        total, tables = hotspots.analyse(out, 12)
+        bench.note(
+            f"py-spy profile of a clean crawl ({run.articles} articles, {run.rate:.1f}/s under "
+            f"the profiler) in {out}: ms per article of the crawl process"
+        )
+        for title in ("entry", "innermost newsspider"):
+            bench.note(f"by {title}:")
+            for name, count in tables[title].most_common(12):
+                ms = 1000 * count / PYSPY_RATE / max(1, run.articles)
+                bench.note(f"  {ms:6.2f}  {100 * count / total:5.1f}%  {name}")
         return
+    if kind == "pyinstrument":
+        out = bench.workdir / "profile-clean.pyinstrument.txt"
+        run = bench.probe("profile", args, cwd=REPO, extra=["--profile", str(out)])
+        bench.note(f"pyinstrument profile of a clean crawl ({run.articles} articles) in {out}")
+        return
+    out = bench.workdir / "profile-clean.pstats"
+    run = bench.probe("profile", args, cwd=REPO, extra=["--cprofile", str(out)])
+    bench.note(f"cProfile of a clean crawl ({run.articles} articles) in {out}")
     stats = pstats.Stats(str(out))
     rows = []
     for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]

@@ -287,6 +287,7 @@ class _Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.server.connections += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -326,6 +327,7 @@ class MirrorServer:
     def __init__(self, mirror: Mirror) -> None:
         self.mirror = mirror
         self.counts: dict[str, int] = {"roll": 0, "article": 0, "404": 0}
+        self.connections = 0
 
     def respond(self, target: str) -> bytes:
         if target.startswith("/__stats__"):
@@ -340,6 +342,7 @@ class MirrorServer:
             {
                 "requests": sum(self.counts.values()),
                 **self.counts,
+                "connections": self.connections,
                 "cpu_seconds": usage.user + usage.system,
                 "pid": os.getpid(),
             }

@@ -197,6 +197,10 @@ def test_a_killed_worker_is_made_good_by_the_next_run(mirror, redis_server, tmp_
     assert writer.returncode == 0, writer.log_path.read_text()[-3000:]
     writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs2")
     assert all(p.returncode == 0 for p in [writer, *workers]), writer.log_path.read_text()[-2000:]
+    # Only what the killed worker held was fetched again.
+    fetches = [mirror.count(url) for url in mirror.article_urls]
+    assert max(fetches) <= 2
+    assert sum(fetches) < 260 + 40
     reference = tmp_path / "reference"
     assert run_crawl(mirror.base_url, reference, *ARGS, ARCHIVE_BODY="verbatim").returncode == 0
     assert posts_under(archive) == posts_under(reference)
@@ -204,7 +208,23 @@ def test_a_killed_worker_is_made_good_by_the_next_run(mirror, redis_server, tmp_
     code, report = audit(archive)
     assert code == 0, report
     assert report["indexed"] == 260
-    assert max(mirror.count(url) for url in mirror.article_urls) <= 2
+
+
+def test_a_run_whose_workers_were_all_killed_is_taken_over(mirror, redis_server, tmp_path):
+    # What workers killed a moment ago leave: a run, a member silent for 30 s, stale requests.
+    client = redis_server.client()
+    client.set("newsspider:run", "deadrun", ex=600)
+    client.hset("newsspider:run:deadrun:members", "ghost:1:abc", f"busy {time.time() - 30:.3f}")
+    client.zadd("newsspider:requests", {"garbage": 0})
+    client.sadd("newsspider:dupefilter", "stale-fingerprint")
+    archive = tmp_path / "archive"
+    writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs")
+    assert all(p.returncode == 0 for p in [writer, *workers]), writer.log_path.read_text()[-2000:]
+    logs = "".join(p.log_path.read_text() for p in workers)
+    assert logs.count("has no live worker left; starting a new one") == 1
+    assert logs.count("Starting the distributed run") == 1
+    assert len(posts_under(archive)) == 260
+    assert [mirror.count(url) for url in mirror.article_urls] == [1] * 260
 
 
 def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_path):

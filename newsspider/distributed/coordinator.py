@@ -1,12 +1,14 @@
 """The life of a distributed run, kept in Redis.
 
-* The first worker to start a run seeds it (``SET run NX``); the others join and take requests
-  from the shared queue. The run id lives as long as a worker refreshes it (heartbeats), so a
-  run whose workers were all killed ends by itself.
+* The first worker to start a run seeds it (``SET run NX``); the others join it and take
+  requests from the shared queue. Members of a run beat every ``NEWSSPIDER_HEARTBEAT`` seconds;
+  one silent for ``NEWSSPIDER_WORKER_TIMEOUT`` seconds counts as dead (killed).
+* A run without a live member is stale (all its workers were killed): the next worker takes it
+  over and starts a new run, so a rerun always does the work.
 * A worker whose own engine is idle stays up while the shared queue holds requests or another
-  live worker is busy: a roll page being parsed elsewhere may still bring work.
-* The last worker to leave clears the run, the shared queue and the seen-request set, so the
-  next run starts clean.
+  live member is busy: a roll page being parsed elsewhere may still bring work.
+* The last live member to leave clears the run, the shared queue and the seen-request set, so
+  the next run starts clean.
 * Workers wait for the writer (``scrapy crawl sina_writer``) to have published what is
   archived before they decide what to fetch.
 """
@@ -41,9 +43,9 @@ _BY_CRAWLER: WeakKeyDictionary[Any, RunCoordinator] = WeakKeyDictionary()
 class RunCoordinator:
     """Joins this worker to the distributed run (an extension; see the module docstring).
 
-    Settings: ``NEWSSPIDER_HEARTBEAT`` (seconds, 1), ``NEWSSPIDER_WORKER_TIMEOUT`` (a worker
-    silent this long is dead, 10), ``NEWSSPIDER_WRITER_WAIT`` (seconds to wait for the writer,
-    60). Stats: ``distributed/seeded``, ``distributed/idle_waits``.
+    Settings: ``NEWSSPIDER_HEARTBEAT`` (seconds, 1), ``NEWSSPIDER_WORKER_TIMEOUT`` (5),
+    ``NEWSSPIDER_WRITER_WAIT`` (seconds to wait for the writer, 60).
+    Stats: ``distributed/seeded``, ``distributed/idle_waits``, ``distributed/took_over``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -52,10 +54,11 @@ class RunCoordinator:
         self.keys = Keys.from_settings(settings)
         self.redis = redis_for(crawler)
         self.heartbeat = settings.getfloat("NEWSSPIDER_HEARTBEAT", 1.0)
-        self.worker_timeout = settings.getfloat("NEWSSPIDER_WORKER_TIMEOUT", 10.0)
+        self.worker_timeout = settings.getfloat("NEWSSPIDER_WORKER_TIMEOUT", 5.0)
         self.writer_wait = settings.getfloat("NEWSSPIDER_WRITER_WAIT", 60.0)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.run_ttl = max(3, int(self.worker_timeout))
+        self.ttl = max(2, round(self.worker_timeout))
+        self.run_id: str | None = None
         self._task: task.LoopingCall | None = None
 
     @classmethod
@@ -74,10 +77,43 @@ class RunCoordinator:
         """The crawler's coordinator (the extension instance)."""
         return _BY_CRAWLER[crawler]
 
+    def _stats(self) -> Any:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    # --- membership ---------------------------------------------------------------------------
+
+    def _members_key(self, run_id: str) -> str:
+        return f"{self.keys.run}:{run_id}:members"
+
+    def _beat(self, busy: bool) -> None:
+        if self.run_id is None:
+            return
+        members = self._members_key(self.run_id)
+        state = f"{'busy' if busy else 'idle'} {time.time():.3f}"
+        pipe = self.redis.pipeline()
+        pipe.hset(members, self.worker_id, state)
+        pipe.expire(members, self.ttl * 4)
+        pipe.execute()
+        if self.redis.get(self.keys.run) == self.run_id:
+            self.redis.expire(self.keys.run, self.ttl)
+
+    def _live_members(self, run_id: str) -> dict[str, str]:
+        """Members of ``run_id`` (other than this worker) heard from recently: id -> status."""
+        now = time.time()
+        live = {}
+        for worker, state in self.redis.hgetall(self._members_key(run_id)).items():
+            status, _, stamp = state.partition(" ")
+            if worker != self.worker_id and now - float(stamp or 0) <= self.worker_timeout:
+                live[worker] = status
+        return live
+
+    def _queued(self) -> int:
+        return int(self.redis.zcard(self.keys.requests))
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def spider_opened(self, spider: Spider) -> None:
-        self._beat(busy=True)
         self._task = task.LoopingCall(self._heartbeat)
         self._task.start(self.heartbeat, now=False)
 
@@ -85,56 +121,38 @@ class RunCoordinator:
         engine = self.crawler.engine
         busy = engine is not None and not engine.spider_is_idle()
         self._beat(busy)
-        self.redis.expire(self.keys.run, self.run_ttl)
-        if not busy and self._queued():
+        if self.run_id is not None and not busy and self._queued():
             # Other workers queued requests while this engine idled: wake it now instead of
             # at its next 5-second heartbeat.
             nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
             if nextcall is not None:
                 nextcall.schedule()
 
-    def _queued(self) -> int:
-        return int(self.redis.zcard(self.keys.requests))
-
-    def _beat(self, busy: bool) -> None:
-        state = f"{'busy' if busy else 'idle'} {time.time():.3f}"
-        self.redis.hset(self.keys.workers, self.worker_id, state)
-
-    def _others_busy(self) -> bool:
-        now = time.time()
-        for worker, state in self.redis.hgetall(self.keys.workers).items():
-            if worker == self.worker_id:
-                continue
-            status, _, stamp = state.partition(" ")
-            if now - float(stamp or 0) > self.worker_timeout:
-                self.redis.hdel(self.keys.workers, worker)  # a dead worker
-            elif status == "busy":
-                return True
-        return False
-
     def spider_idle(self, spider: Spider) -> None:
-        """Stay up while the shared queue has requests or another worker is busy."""
+        """Stay up while the shared queue has requests or another live member is busy."""
+        if self.run_id is None:
+            return
         self._beat(busy=False)
         if self._queued():
             raise DontCloseSpider
-        if self.redis.exists(self.keys.run) and self._others_busy():
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("distributed/idle_waits")
+        if "busy" in self._live_members(self.run_id).values():
+            self._stats().inc_value("distributed/idle_waits")
             raise DontCloseSpider
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._task is not None and self._task.running:
             self._task.stop()
-        self.redis.hdel(self.keys.workers, self.worker_id)
-        now = time.time()
-        alive = [
-            w
-            for w, state in self.redis.hgetall(self.keys.workers).items()
-            if now - float(state.partition(" ")[2] or 0) <= self.worker_timeout
-        ]
-        if not alive:
-            self.redis.delete(self.keys.run, self.keys.dupefilter, self.keys.requests)
+        if self.run_id is None:
+            return
+        self.redis.hdel(self._members_key(self.run_id), self.worker_id)
+        if not self._live_members(self.run_id):
+            self._end_run(self.run_id)
             logger.info("Last worker of the run: cleared the shared queue and seen-request set")
+
+    def _end_run(self, run_id: str) -> None:
+        if self.redis.get(self.keys.run) == run_id:
+            self.redis.delete(self.keys.run)
+        self.redis.delete(self.keys.requests, self.keys.dupefilter, self._members_key(run_id))
 
     # --- what the spider asks -----------------------------------------------------------------
 
@@ -152,15 +170,34 @@ class RunCoordinator:
             await asyncio.sleep(0.2)
         return True
 
-    def claim_seed(self) -> bool:
-        """True for the one worker that starts the run (and so seeds the roll)."""
-        run_id = uuid.uuid4().hex
-        if not self.redis.set(self.keys.run, run_id, nx=True, ex=self.run_ttl):
-            logger.info("Joining the distributed run %s", self.redis.get(self.keys.run))
-            return False
-        # A new run: what a killed run left in the queue and the seen-set is stale.
-        self.redis.delete(self.keys.requests, self.keys.dupefilter)
-        assert self.crawler.stats is not None
-        self.crawler.stats.set_value("distributed/seeded", 1)
-        logger.info("Starting the distributed run %s", run_id)
-        return True
+    async def claim_seed(self) -> bool:
+        """Join the current run, or start one; True for the worker that starts it (and so
+        seeds the roll). A stale run (no live member) is taken over."""
+        while True:
+            run_id = uuid.uuid4().hex
+            # Be a member before the run exists, so no one ever sees it without a live member.
+            self.run_id = run_id
+            self._beat(busy=True)
+            if self.redis.set(self.keys.run, run_id, nx=True, ex=self.ttl):
+                # A new run: what a killed run left in the queue and the seen-set is stale.
+                self.redis.delete(self.keys.requests, self.keys.dupefilter)
+                self._stats().set_value("distributed/seeded", 1)
+                logger.info("Starting the distributed run %s", run_id)
+                return True
+            self.redis.delete(self._members_key(run_id))
+            self.run_id = None
+            current = self.redis.get(self.keys.run)
+            if current is not None and self._live_members(current):
+                self.run_id = current
+                self._beat(busy=True)
+                logger.info("Joining the distributed run %s", current)
+                return False
+            # No live member: its workers were killed. One worker clears it; all retry.
+            if current is not None and self.redis.set(
+                f"{self.keys.run}:takeover", self.worker_id, nx=True, ex=self.ttl
+            ):
+                logger.warning("The run %s has no live worker left; starting a new one", current)
+                self._stats().set_value("distributed/took_over", 1)
+                self._end_run(current)
+            else:
+                await asyncio.sleep(self.heartbeat / 2)

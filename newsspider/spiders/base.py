@@ -86,7 +86,7 @@ class ArticleSpider(scrapy.Spider):
         if not await coordinator.wait_for_writer():
             self.stats().set_value(FAILED_STAT, "no_writer")
             return False
-        return coordinator.claim_seed()
+        return await coordinator.claim_seed()
 
     def stats(self) -> Any:
         assert self.crawler.stats is not None
