@@ -17,6 +17,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from newsspider.archive.files import write_atomic
+from newsspider.archive.index import STATE_DIR
 from newsspider.config import ArchiveConfig
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class RunReport:
         if not crawler.settings.getbool("REPORT_ENABLED", True):
             raise NotConfigured
         folder = crawler.settings.get("REPORT_DIR") or (
-            ArchiveConfig.from_settings(crawler.settings).root / ".newsspider" / "runs"
+            ArchiveConfig.from_settings(crawler.settings).root / STATE_DIR / "runs"
         )
         ext = cls(crawler, Path(folder))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
