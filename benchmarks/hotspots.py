@@ -9,6 +9,7 @@
   ``process_item``, the mirror handler, an extension …), or ``scrapy/twisted`` when the stack has
   no newsspider frame at all;
 * the innermost newsspider frame, with what it called (lxml, nh3, sqlite …) counted in it;
+  and the same by source line (``files.py:32`` is the ``os.fsync`` of a post, say);
 * the leaf, the function that was running, for stacks under newsspider code.
 
 ``commands/crawl.py`` (the ``scrapy crawl`` command, at the bottom of every stack) does not count
@@ -26,20 +27,21 @@ _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::(?P<line>\d+))?\)$")
 ENTRY_IGNORED = ("newsspider/commands/crawl.py",)
 
 
-def _parse(frame: str) -> tuple[str, str]:
+def _parse(frame: str) -> tuple[str, str, str]:
     match = _FRAME.match(frame.strip())
     if not match:
-        return frame, ""
-    return match["func"], match["file"]
+        return frame, "", ""
+    return match["func"], match["file"], match["line"] or ""
 
 
-def _label(func: str, file: str) -> str:
+def _label(func: str, file: str, line: str = "") -> str:
     return f"{file}:{func}" if file else func
 
 
 def analyse(path: Path, top: int) -> tuple[int, dict[str, Counter[str]]]:
     entry: Counter[str] = Counter()
     inner: Counter[str] = Counter()
+    inner_line: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
     total = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -50,8 +52,8 @@ def analyse(path: Path, top: int) -> tuple[int, dict[str, Counter[str]]]:
         total += count
         frames = [_parse(f) for f in stack.split(";")]
         ours = [
-            (func, file)
-            for func, file in frames
+            (func, file, line)
+            for func, file, line in frames
             if "newsspider/" in file and not file.endswith(ENTRY_IGNORED)
         ]
         if not ours:
@@ -59,8 +61,15 @@ def analyse(path: Path, top: int) -> tuple[int, dict[str, Counter[str]]]:
             continue
         entry[_label(*ours[0])] += count
         inner[_label(*ours[-1])] += count
+        func, file, line = ours[-1]
+        inner_line[f"{file}:{line} ({func})"] += count
         leaf[_label(*frames[-1])] += count
-    return total, {"entry": entry, "innermost newsspider": inner, "leaf under newsspider": leaf}
+    return total, {
+        "entry": entry,
+        "innermost newsspider": inner,
+        "innermost newsspider line": inner_line,
+        "leaf under newsspider": leaf,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
