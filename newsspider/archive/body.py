@@ -19,10 +19,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
-import lxml.html
 import nh3
 from lxml import etree
 
@@ -106,12 +105,24 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "&#123;").replace("}", "&#125;")
 
 
-def parse_fragment(body_html: str) -> lxml.html.HtmlElement:
-    """The body markup parsed under one wrapper ``<div>``."""
-    return lxml.html.fragment_fromstring(body_html, create_parent="div")
+_FRAGMENT_PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False)
 
 
-def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
+def parse_fragment(body_html: str) -> etree._Element:
+    """The body markup parsed as a document's ``<body>``; the element returned holds it.
+
+    Plain lxml elements (no ``lxml.html`` element classes): they are much cheaper to walk.
+    """
+    document = etree.fromstring(f"<html><body>{body_html}</body></html>", _FRAGMENT_PARSER)
+    if document is None:
+        document = etree.fromstring("<html><body></body></html>", _FRAGMENT_PARSER)
+    body = document.find("body")
+    if body is None:  # markup the parser put elsewhere entirely
+        body = etree.SubElement(document, "body")
+    return body
+
+
+def _absolutize(root: etree._Element, base_url: str) -> None:
     for img in root.iter("img"):
         src = img.get("src")
         if src is not None:
@@ -123,7 +134,7 @@ def _absolutize(root: lxml.html.HtmlElement, base_url: str) -> None:
             link.set("href", urljoin(base_url, href.strip()))
 
 
-def first_image(root: lxml.html.HtmlElement) -> str:
+def first_image(root: etree._Element) -> str:
     """``src`` of the first ``<img>`` outside comments and scripts, or ``''``."""
     for img in root.iter("img"):
         return img.get("src") or ""
@@ -145,7 +156,7 @@ def _remove(element: etree._Element) -> None:
     parent.remove(element)
 
 
-def _leading_body_nodes(root: lxml.html.HtmlElement) -> Iterable[etree._Element]:
+def _leading_body_nodes(root: etree._Element) -> Iterable[etree._Element]:
     """The children a document parser keeps in ``<body>``.
 
     Comments and head elements (``<style>``, ``<meta>``…) that come before the first content
@@ -156,7 +167,8 @@ def _leading_body_nodes(root: lxml.html.HtmlElement) -> Iterable[etree._Element]
     if not (root.text or "").strip(_HTML_SPACE):
         while index < len(children):
             child = children[index]
-            is_head = child.tag is etree.Comment or child.tag in _HEAD_ELEMENTS
+            tag: Any = child.tag
+            is_head = tag is etree.Comment or tag in _HEAD_ELEMENTS
             if not is_head or (child.tail or "").strip(_HTML_SPACE):
                 break
             index += 1
@@ -185,7 +197,7 @@ def _verbatim_nodes(nodes: Iterable[etree._Element], out: list[str]) -> None:
             out.append(node.tail)
 
 
-def _verbatim(root: lxml.html.HtmlElement, base_url: str) -> ArchiveBody:
+def _verbatim(root: etree._Element, base_url: str) -> ArchiveBody:
     """The body exactly as the older pipeline wrote it (see the module docstring)."""
     _absolutize(root, base_url)
     out: list[str] = []
@@ -201,20 +213,14 @@ def _is_promo(element: etree._Element) -> bool:
     return any(name in PROMO_CLASSES for name in classes)
 
 
-def _clean(root: lxml.html.HtmlElement, base_url: str) -> ArchiveBody:
+def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     """The article content, sanitized, one block per line with no indentation.
 
     ``headimg`` is the same as in verbatim mode, so both modes share one front matter.
     """
     _absolutize(root, base_url)
     headimg = first_image(root)
-    doomed = [
-        el
-        for el in root.iter()
-        if el.tag is etree.Comment
-        or el.tag is etree.ProcessingInstruction
-        or (isinstance(el.tag, str) and (el.tag in _DROP_WITH_CONTENT or _is_promo(el)))
-    ]
+    doomed = [el for el in root.iter() if _doomed(el)]
     for element in doomed:
         _remove(element)
     markup = "".join(
@@ -227,15 +233,26 @@ def _clean(root: lxml.html.HtmlElement, base_url: str) -> ArchiveBody:
     return ArchiveBody(html=escape_braces(text), headimg=headimg)
 
 
+def _doomed(element: etree._Element) -> bool:
+    """Whether clean mode removes ``element`` with its content."""
+    tag: Any = element.tag
+    if tag is etree.Comment or tag is etree.ProcessingInstruction:
+        return True
+    return isinstance(tag, str) and (tag in _DROP_WITH_CONTENT or _is_promo(element))
+
+
+_CONTENT_TEXT = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+
+
 def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _has_content(root: lxml.html.HtmlElement) -> bool:
+def _has_content(root: etree._Element) -> bool:
     """True when the body holds text (outside scripts, styles and comments) or a picture."""
     if next(root.iter("img"), None) is not None:
         return True
-    texts = root.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+    texts = cast(list[str], _CONTENT_TEXT(root))
     return any(str(text).strip() for text in [root.text or "", *texts])
 
 

@@ -21,6 +21,7 @@ Posts look like this, byte for byte (note the blank line before the opening ``--
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import frontmatter
@@ -55,8 +56,12 @@ def yaml_quote(value: str) -> str:
     return f'"{_NOT_PRINTABLE.sub(lambda m: _escape_char(m.group()), body)}"'
 
 
+@lru_cache(maxsize=1024)
 def yaml_plain(value: str) -> str:
-    """``value`` as a plain scalar when that reads back as the same string, else quoted."""
+    """``value`` as a plain scalar when that reads back as the same string, else quoted.
+
+    (Cached: the values written plain, categories and authors, repeat from post to post.)
+    """
     if _PLAIN_SAFE.match(value) and not _NOT_PRINTABLE.search(value):
         try:
             if yaml.safe_load(value) == value:

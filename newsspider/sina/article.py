@@ -37,12 +37,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from functools import cache
+from typing import Any, Final, Literal, cast
 
 import lxml.html
 import trafilatura
 from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
 
 from newsspider.sina.dates import parse_chinese, parse_iso
 
@@ -112,15 +114,65 @@ def _clean_text(parts: list[str], sep: str = "") -> str | None:
     return _normalize(sep.join(parts))
 
 
+# CSS queries are compiled to lxml XPath once and run on the parsed tree directly: a parsel
+# Selector per match costs more than the query itself.
+_TRANSLATOR = HTMLTranslator()
+_TEXT_NODES = etree.XPath(".//text()")
+_METAS = etree.XPath("//meta[@content]")
+
+
+@cache
+def _compiled(css: str) -> etree.XPath:
+    return etree.XPath(_TRANSLATOR.css_to_xpath(css))
+
+
+@cache
+def _compiled_exists(css: str) -> etree.XPath:
+    return etree.XPath(f"boolean({_TRANSLATOR.css_to_xpath(css)})")
+
+
+def _elements(xpath: etree.XPath, node: etree._Element) -> list[etree._Element]:
+    return cast(list[etree._Element], xpath(node))
+
+
+def _select(node: Selector | etree._Element, css: str) -> list[etree._Element]:
+    """Elements matching ``css`` under ``node`` (a selector's root, or an element)."""
+    root = node.root if isinstance(node, Selector) else node
+    return _elements(_compiled(css), root)
+
+
+def _texts(element: etree._Element) -> list[str]:
+    return [str(text) for text in cast(list[Any], _TEXT_NODES(element))]
+
+
+def _has(sel: Selector, css: str) -> bool:
+    return bool(_compiled_exists(css)(sel.root))
+
+
+def _text_of(element: etree._Element, sep: str = "") -> str | None:
+    """The element's descendant text (no comments), whitespace-normalized."""
+    return _clean_text(_texts(element), sep)
+
+
+def _meta_map(sel: Selector) -> dict[str, str]:
+    """``<meta>`` values by ``property`` and by ``name``, the first of each, stripped."""
+    found: dict[str, str] = {}
+    for meta in _elements(_METAS, sel.root):
+        value = (meta.get("content") or "").strip()
+        for key in (meta.get("property"), meta.get("name")):
+            if key and key not in found and value:
+                found[key] = value
+    return found
+
+
 def _meta(sel: Selector, prop: str) -> str | None:
-    value = sel.xpath(f'//meta[@property="{prop}" or @name="{prop}"]/@content').get()
-    return value.strip() or None if value is not None else None
+    return _meta_map(sel).get(prop)
 
 
 def _first_text(sel: Selector, css: str, sep: str = "") -> str | None:
     """The whitespace-normalized text of the first element matching ``css`` that has any."""
-    for found in sel.css(css):
-        text = _clean_text(found.css("::text").getall(), sep)
+    for found in _select(sel, css):
+        text = _text_of(found, sep)
         if text:
             return text
     return None
@@ -140,10 +192,10 @@ def inner_html(element: etree._Element) -> str:
 
 
 def _container_html(sel: Selector, css: str) -> str | None:
-    found = sel.css(css)
+    found = _select(sel, css)
     if not found:
         return None
-    return inner_html(found[0].root)
+    return inner_html(found[0])
 
 
 def extract_title(sel: Selector) -> str | None:
@@ -224,15 +276,16 @@ def _date_source(sel: Selector) -> tuple[datetime | None, str | None]:
     The date is the first ``.date`` that reads as a date: 2024 news pages put the author in a
     second ``span.date``. The source is ``.source`` only, never the author.
     """
-    box = sel.css(".date-source")
+    boxes = _select(sel, ".date-source")
     displayed = None
-    for date in box.css(".date"):
-        displayed = parse_chinese(_clean_text(date.css("::text").getall()))
+    for date in (date for box in boxes for date in _select(box, ".date")):
+        displayed = parse_chinese(_text_of(date))
         if displayed is not None:
             break
-    if displayed is None and box:
-        displayed = parse_chinese(_clean_text(box[0].css("::text").getall(), " "))
-    return displayed, _clean_text(box.css(".source ::text").getall())
+    if displayed is None and boxes:
+        displayed = parse_chinese(_text_of(boxes[0], " "))
+    sources = [t for box in boxes for s in _select(box, ".source") for t in _texts(s)]
+    return displayed, _clean_text(sources)
 
 
 def _read_finance(sel: Selector) -> _Visible:
@@ -271,10 +324,10 @@ def _read_legacy(sel: Selector) -> _Visible:
 
 def _read_mobile(sel: Selector) -> _Visible:
     displayed = None
-    for time in sel.css("time.weibo_time"):
-        displayed = parse_iso(time.attrib.get("datetime"))
+    for time in _select(sel, "time.weibo_time"):
+        displayed = parse_iso(time.get("datetime"))
         if displayed is None:
-            shown = _clean_text(time.css("::text").getall(), " ")
+            shown = _text_of(time, " ")
             displayed = parse_chinese(_NUMERIC_DATE.sub(r"\1年\2月\3日 ", shown or ""))
         if displayed is not None:
             break
@@ -326,21 +379,22 @@ def detect_template(sel: Selector) -> TemplateName:
     6. ``meta``: meta ``og:title`` and ``article:published_time``;
     7. ``generic``: anything else.
     """
-    if sel.css("#artibody"):
-        if sel.css("h1.main-title") or not sel.css(_LEGACY_MARKERS):
+    if _has(sel, "#artibody"):
+        if _has(sel, "h1.main-title") or not _has(sel, _LEGACY_MARKERS):
             return "finance"
         return "legacy"
-    if sel.css("#article") and sel.css("h1.main-title, .date-source"):
+    if _has(sel, "#article") and _has(sel, "h1.main-title, .date-source"):
         return "news"
-    if sel.css("h1.art_tit_h1, section.art_pic_card.art_content"):
+    if _has(sel, "h1.art_tit_h1, section.art_pic_card.art_content"):
         return "mobile"
     # Sina headline markup says what the page is even when its body is gone; a heuristic body
     # would hide the breakage, so these stay Sina templates and come out without a body.
-    if sel.css("h1.main-title"):
+    if _has(sel, "h1.main-title"):
         return "finance"
-    if sel.css("h1#artibodyTitle"):
+    if _has(sel, "h1#artibodyTitle"):
         return "legacy"
-    if _meta(sel, "og:title") and _meta(sel, "article:published_time"):
+    metas = _meta_map(sel)
+    if metas.get("og:title") and metas.get("article:published_time"):
         return "meta"
     return "generic"
 
@@ -353,13 +407,14 @@ def parse_article(sel: Selector) -> ArticlePage:
     """
     template = detect_template(sel)
     visible = _READERS[template](sel)
-    published = parse_iso(_meta(sel, "article:published_time"))
+    metas = _meta_map(sel)
+    published = parse_iso(metas.get("article:published_time"))
     return ArticlePage(
-        title=visible.title or _normalize(_meta(sel, "og:title")),
+        title=visible.title or _normalize(metas.get("og:title")),
         published_at=published or visible.displayed_at,
         displayed_at=visible.displayed_at,
-        source=visible.source or _normalize(_meta(sel, "article:author")),
-        canonical_url=_meta(sel, "og:url"),
+        source=visible.source or _normalize(metas.get("article:author")),
+        canonical_url=metas.get("og:url"),
         body_html=visible.body_html,
         template=template,
     )
