@@ -102,6 +102,25 @@ def run_crawl(
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr, report)
 
 
+def scrapy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a scrapy command (``refresh``, ``archive_index``, ``channels`` …) from the repo root."""
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def audit(archive: Path) -> tuple[int, dict[str, Any]]:
+    """``scrapy archive_index --json`` on ``archive``: its exit code and report."""
+    result = scrapy("archive_index", "--json", "-s", f"ARCHIVE_DIR={archive}")
+    return result.returncode, json.loads(result.stdout)
+
+
 def posts_under(archive: Path) -> dict[str, bytes]:
     """Every post in the archive, by path relative to it (dot folders left out, as Hexo does)."""
     return {

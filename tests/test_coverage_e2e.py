@@ -12,7 +12,15 @@ from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import post_filename
 from newsspider.sina.dates import BEIJING
 
-from conftest import CHINA_DIR, DATA, GOLDENS, posts_under, run_crawl, synthetic_article
+from conftest import (
+    CHINA_DIR,
+    DATA,
+    GOLDENS,
+    posts_under,
+    run_crawl,
+    scrapy,
+    synthetic_article,
+)
 from mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
@@ -83,18 +91,9 @@ def test_unknown_channel_stops_the_run_with_the_valid_names(tmp_path):
 
 
 def test_channels_command_prints_the_table():
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
-    out = subprocess.run(
-        [sys.executable, "-m", "scrapy", "channels"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    result = scrapy("channels")
+    assert result.returncode == 0
+    out = result.stdout
     assert "china" in out and "155" in out and "1686" in out and "新浪财经－国內" in out
     assert len(out.strip().splitlines()) == 18
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, crawl_command, posts_under, run_crawl, synthetic_article
+from conftest import REPO, audit, crawl_command, posts_under, run_crawl, synthetic_article
 from mocksina import MockSina
 from redis_support import RedisServer
 
@@ -128,17 +128,6 @@ def worker_stats(logs: Path, n: int):
 
 def roll_requests(server):
     return Counter(r for r in server.requests if "/api/roll/get" in r)
-
-
-def audit(archive):
-    result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "archive_index", "--json", "-s", f"ARCHIVE_DIR={archive}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode, json.loads(result.stdout)
 
 
 def test_three_workers_fetch_each_article_once_and_write_what_one_process_writes(

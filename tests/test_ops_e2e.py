@@ -3,12 +3,10 @@ refresh, kill-and-resume, the archive lock, JOBDIR, error thresholds and progres
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,32 +20,16 @@ from conftest import (
     CHINA_DIR,
     GOLDENS,
     REPO,
+    audit,
     crawl_command,
     posts_under,
     run_crawl,
+    scrapy,
     synthetic_article,
 )
 from mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
-
-
-def scrapy(*args, timeout=120):
-    """Run another scrapy command from the repo root."""
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *args],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def audit(archive):
-    result = scrapy("archive_index", "--json", "-s", f"ARCHIVE_DIR={archive}")
-    return result.returncode, json.loads(result.stdout)
 
 
 def roll_pages(server):
