@@ -46,28 +46,9 @@ class Command(ScrapyCrawlCommand):
         return crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if args and self.crawler_process is not None and self.settings is not None:
-            try:
-                validate_settings(self.settings)
-                spidercls = self.crawler_process.spider_loader.load(args[0])
-                check = getattr(spidercls, "check_arguments", None)
-                if check is not None:
-                    check(**opts.spargs)
-            except ConfigError as exc:
-                raise UsageError(str(exc), print_help=False) from None
-            except KeyError:
-                pass  # unknown spider: Scrapy's command says so
-            config = ArchiveConfig.from_settings(self.settings)
-            spider_settings = self.settings.copy()
-            spidercls = self.crawler_process.spider_loader.load(args[0])
-            spidercls.update_settings(spider_settings)
-            if not is_distributed_worker(spider_settings):
-                try:
-                    lock.acquire(config.root, wait=config.lock_wait)
-                except lock.ArchiveLockedError as exc:
-                    print(f"newsspider: {exc}", file=sys.stderr)
-                    self.exitcode = LOCKED_EXIT
-                    return
+        spidercls = self._spider_class(args)
+        if spidercls is not None and not self._prepare(spidercls, opts):
+            return
         try:
             super().run(args, opts)
         finally:
@@ -75,6 +56,42 @@ class Command(ScrapyCrawlCommand):
                 lock.release(ArchiveConfig.from_settings(self.settings).root)
         if self.exitcode == 0 and self._run_failed():
             self.exitcode = 1
+
+    def _spider_class(self, args: list[str]) -> type[Spider] | None:
+        """The spider class named in ``args`` (None without one); an unknown name is a usage
+        error that lists the spiders."""
+        if not args or self.crawler_process is None:
+            return None
+        loader = self.crawler_process.spider_loader
+        try:
+            spidercls: type[Spider] = loader.load(args[0])
+        except KeyError:
+            names = ", ".join(sorted(loader.list()))
+            raise UsageError(f"no spider {args[0]!r}; spiders: {names}", print_help=False) from None
+        return spidercls
+
+    def _prepare(self, spidercls: type[Spider], opts: argparse.Namespace) -> bool:
+        """Check settings and spider arguments, take the archive lock; False to stop here."""
+        assert self.settings is not None
+        try:
+            validate_settings(self.settings)
+            check = getattr(spidercls, "check_arguments", None)
+            if check is not None:
+                check(**opts.spargs)
+        except ConfigError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        spider_settings = self.settings.copy()
+        spidercls.update_settings(spider_settings)
+        if is_distributed_worker(spider_settings):
+            return True  # workers never write the archive; the writer holds its lock
+        config = ArchiveConfig.from_settings(self.settings)
+        try:
+            lock.acquire(config.root, wait=config.lock_wait)
+        except lock.ArchiveLockedError as exc:
+            print(f"newsspider: {exc}", file=sys.stderr)
+            self.exitcode = LOCKED_EXIT
+            return False
+        return True
 
     def _run_failed(self) -> bool:
         if self._started is None:
