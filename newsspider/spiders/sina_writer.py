@@ -18,6 +18,7 @@ import scrapy
 
 from newsspider.archive.index import ArchiveIndex
 from newsspider.config import ConfigError
+from newsspider.extensions.reachability import FAILED_STAT
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ class SinaWriterSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         if not self.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
-            raise ConfigError("sina_writer runs in the distributed mode only")
+            logger.error("sina_writer runs in the distributed mode only (NEWSSPIDER_DISTRIBUTED)")
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value(FAILED_STAT, "not_distributed")
+            return
         from newsspider.distributed.connection import redis_for
         from newsspider.distributed.items import decode_item
         from newsspider.distributed.keys import Keys
