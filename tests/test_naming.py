@@ -7,6 +7,7 @@ from newsspider.archive.naming import (
     category_dirs,
     docid_token,
     legacy_stem,
+    legacy_title,
     post_filename,
 )
 
@@ -72,3 +73,8 @@ def test_category_dirs():
     assert category_dirs(["金融", "新浪财经", "新浪财经－国內"]).as_posix() == (
         "金融/新浪财经/新浪财经－国內"
     )
+
+
+def test_legacy_title_is_the_lossy_front_matter_title():
+    assert legacy_title("a:b/c“d”[e] #1.5") == "a_b_c_d__e_ #1.5"
+    assert legacy_stem("a:b/c“d”[e] #1.5") == "a_b_c_d__e_ 15"

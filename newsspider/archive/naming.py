@@ -21,9 +21,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _LEADING_HIDDEN = re.compile(r"^[_.]+")
 
 
+def legacy_title(title: str) -> str:
+    """The title as the older pipeline wrote it in front matter: ``: / \\ ? * < > | [ ] “ ”``
+    replaced by ``_`` (it lost text; newsspider writes the exact title)."""
+    return title.translate(_LEGACY_UNDERSCORE)
+
+
 def legacy_stem(title: str) -> str:
     """The file name (without ``.md``) the older pipeline gave a post with this title."""
-    return _LEGACY_REMOVED.sub("", title.translate(_LEGACY_UNDERSCORE))
+    return _LEGACY_REMOVED.sub("", legacy_title(title))
 
 
 def _fit(stem: str, suffix: str, limit: int) -> str:

@@ -15,11 +15,10 @@ from newsspider.archive.naming import (
     category_dirs,
     docid_token,
     legacy_stem,
+    legacy_title,
     post_filename,
 )
 from newsspider.sina.dates import rfc1123
-
-_LEGACY_TITLE = str.maketrans(dict.fromkeys(":/\\?*“”<>|[]", "_"))
 
 # Who holds a post path (relative, POSIX): the URL of the article the index has there, or None.
 OwnerLookup = Callable[[str], "str | None"]
@@ -37,7 +36,7 @@ def same_article(path: Path, title: str, date: datetime) -> bool:
         return False
     existing_title = str(metadata.get("title", ""))
     existing_date = str(metadata.get("date", ""))
-    titles = {title, title.translate(_LEGACY_TITLE)}
+    titles = {title, legacy_title(title)}
     return existing_title in titles and existing_date == rfc1123(date)
 
 

@@ -288,24 +288,23 @@ def _date_source(sel: Selector) -> tuple[datetime | None, str | None]:
     return displayed, _clean_text(sources)
 
 
-def _read_finance(sel: Selector) -> _Visible:
+def _read_main_title(sel: Selector, body_css: str) -> _Visible:
+    """Finance and news pages: ``h1.main-title``, ``.date-source``, the body at ``body_css``."""
     displayed, source = _date_source(sel)
     return _Visible(
         title=_first_text(sel, "h1.main-title"),
         displayed_at=displayed,
         source=source,
-        body_html=extract_body_html(sel),
+        body_html=_container_html(sel, body_css),
     )
+
+
+def _read_finance(sel: Selector) -> _Visible:
+    return _read_main_title(sel, "#artibody")
 
 
 def _read_news(sel: Selector) -> _Visible:
-    displayed, source = _date_source(sel)
-    return _Visible(
-        title=_first_text(sel, "h1.main-title"),
-        displayed_at=displayed,
-        source=source,
-        body_html=_container_html(sel, "#article"),
-    )
+    return _read_main_title(sel, "#article")
 
 
 def _read_legacy(sel: Selector) -> _Visible:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, TypeGuard
 
 import scrapy
@@ -68,7 +69,7 @@ class ArticleSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self._seen: set[str] = set()
 
-    @property
+    @cached_property
     def known(self) -> Any:
         """What is archived: the archive index (shared with the archive writer), or in the
         distributed mode what the writer publishes (``NEWSSPIDER_KNOWLEDGE``)."""
