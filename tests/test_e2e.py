@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import time
 from datetime import datetime
 
 import pytest
@@ -18,8 +14,6 @@ from newsspider.archive.naming import post_filename
 from conftest import (
     CHINA_DIR,
     GOLDENS,
-    REPO,
-    crawl_command,
     posts_under,
     run_crawl,
     serve_synthetic,
@@ -188,39 +182,3 @@ def test_bad_input_is_dropped_with_reasons_and_the_crawl_goes_on(tmp_path):
     for line in result.stderr.splitlines():
         if "Dropped" in line:
             assert len(line) < 400, "drop log lines stay short"
-
-
-def complete_post(data: bytes) -> bool:
-    text = data.decode("utf-8")
-    return (
-        text.startswith("\n---\ntitle: ")
-        and text.endswith("\n</div>\n")
-        and bool(read_front_matter(text).get("title"))
-    )
-
-
-def test_killed_crawls_leave_no_partial_post(tmp_path):
-    with MockSina() as server:
-        serve_synthetic(server, 120)
-        archive = tmp_path / "archive"
-        for threshold in (1, 40, 80):
-            proc = subprocess.Popen(
-                crawl_command(server.base_url, archive, "-a", "pages=3", LOG_LEVEL="ERROR"),
-                cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            deadline = time.monotonic() + 60
-            while len(list(archive.rglob("*.md"))) < threshold and time.monotonic() < deadline:
-                time.sleep(0.005)
-            proc.send_signal(signal.SIGKILL)
-            assert proc.wait(timeout=30) == -signal.SIGKILL, "the crawl ended before the kill"
-            for name, data in posts_under(archive).items():
-                assert complete_post(data), f"partial post {name} after a kill at {threshold}"
-        final = run_crawl(server.base_url, archive, "-a", "pages=3")
-        assert final.returncode == 0
-        reference = tmp_path / "reference"
-        assert run_crawl(server.base_url, reference, "-a", "pages=3").returncode == 0
-    assert len(posts_under(reference)) == 120
-    assert posts_under(archive) == posts_under(reference)

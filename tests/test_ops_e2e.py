@@ -196,6 +196,15 @@ def test_refresh_with_304s_a_changed_article_and_a_gone_one(tmp_path):
     assert "say what to refresh" in bad.stderr
 
 
+def complete_post(data: bytes) -> bool:
+    text = data.decode("utf-8")
+    return (
+        text.startswith("\n---\ntitle: ")
+        and text.endswith("\n</div>\n")
+        and bool(read_front_matter(text).get("title"))
+    )
+
+
 def wait_for_posts(archive, count, proc, limit=60):
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
@@ -231,6 +240,8 @@ def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thres
                 assert proc.wait(timeout=60) == -signal.SIGKILL, "the crawl ended before the kill"
             else:
                 proc.wait(timeout=60)
+            for name, data in posts_under(archive).items():
+                assert complete_post(data), f"partial post {name} after {sig!r} at {threshold}"
         final = run_crawl(server.base_url, archive, "-a", "pages=2")
         assert final.returncode == 0, final.stderr[-3000:]
         reference = tmp_path / "reference"
