@@ -103,20 +103,37 @@ class Run:
 
     @property
     def rss_mb(self) -> float:
-        return max(self.probe.get("maxrss_kb_self", 0), 0) / 1024
+        return max(float(self.probe.get("maxrss_kb_self", 0)), 0.0) / 1024
 
     @property
-    def children_rss_mb(self) -> float:
-        return max(self.probe.get("maxrss_kb_children", 0), 0) / 1024
+    def worker_rss_mb(self) -> float:
+        return max(float(self.probe.get("worker_peak_rss_kb", 0)), 0.0) / 1024
+
+    @property
+    def total_rss_mb(self) -> float:
+        """The crawl process plus its worker processes at their peaks."""
+        return self.rss_mb + int(self.probe.get("workers") or 0) * self.worker_rss_mb
 
     def crawl_cpu(self) -> float:
         """CPU seconds of the process and its reaped children between engine open and close."""
+        own, children = self.crawl_cpu_parts()
+        return own + children
+
+    def crawl_cpu_parts(self) -> tuple[float, float]:
+        """CPU seconds between engine open and close: (the crawl process, its reaped children:
+        the worker processes, which the crawl reaps before the engine closes)."""
         start, end = self.probe.get("at_open"), self.probe.get("at_close")
         if not start or not end:
-            return float(self.probe.get("cpu_self", 0) + self.probe.get("cpu_children", 0))
-        return float(
-            end["cpu_self"] + end["cpu_children"] - start["cpu_self"] - start["cpu_children"]
+            return float(self.probe.get("cpu_self", 0)), float(self.probe.get("cpu_children", 0))
+        return (
+            float(end["cpu_self"] - start["cpu_self"]),
+            float(end["cpu_children"] - start["cpu_children"]),
         )
+
+    def gc_seconds(self) -> float:
+        """Seconds the crawl process spent in Python's garbage collector, engine open to close."""
+        start, end = self.probe.get("at_open") or {}, self.probe.get("at_close") or {}
+        return float(end.get("gc_seconds", 0.0) - start.get("gc_seconds", 0.0))
 
     def own_cpu_ms(self) -> list[float]:
         return sorted(s[0] * 1000 for s in self.probe.get("article_cpu_wall", []))
@@ -188,10 +205,13 @@ class Bench:
 
     def common_settings(self) -> list[str]:
         """The settings every run gets, baseline and crawls alike (see the README)."""
+        from newsspider import settings as project
+
         c = self.args.concurrency
         settings = {
             "CONCURRENT_REQUESTS": c,
             "CONCURRENT_REQUESTS_PER_DOMAIN": c,
+            "CONCURRENT_ITEMS": project.CONCURRENT_ITEMS,
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
             "ROBOTSTXT_OBEY": self.args.robots,
@@ -599,13 +619,21 @@ def main(argv: list[str] | None = None) -> int:
             )
         base_cpu = base.crawl_cpu() / max(1, base.articles) * 1000
         for body, run in runs.items():
-            cpu = run.crawl_cpu() / max(1, run.articles) * 1000
+            process_ms = run.crawl_cpu() / max(1, run.articles) * 1000
+            own, workers = (x / max(1, run.articles) * 1000 for x in run.crawl_cpu_parts())
+            gc_ms = run.gc_seconds() / max(1, run.articles) * 1000
+            base_gc = base.gc_seconds() / max(1, base.articles) * 1000
             bench.line(
                 f"{body}/process_cpu",
-                f"{body}: whole-process CPU {cpu:.2f} ms/article vs baseline {base_cpu:.2f} "
-                f"(+{cpu - base_cpu:.2f} ms/article, engine start to close, all threads and "
-                "reaped child processes)",
-                ms_per_article=cpu,
+                f"{body}: whole-process CPU {process_ms:.2f} ms/article vs baseline "
+                f"{base_cpu:.2f} (+{process_ms - base_cpu:.2f} ms/article; crawl process "
+                f"{own:.2f}, worker processes {workers:.2f}; engine start to close, all threads; "
+                "garbage collection "
+                f"{gc_ms:.2f} vs baseline {base_gc:.2f})",
+                ms_per_article=process_ms,
+                crawl_process_ms_per_article=own,
+                workers_ms_per_article=workers,
+                gc_ms_per_article=gc_ms,
                 baseline_ms_per_article=base_cpu,
             )
 
@@ -614,9 +642,10 @@ def main(argv: list[str] | None = None) -> int:
             "rss/N",
             f"peak RSS clean crawl at N={n}: {runs['clean'].rss_mb:.0f} MB"
             + _children_note(runs["clean"])
-            + f" (baseline {base.rss_mb:.0f} MB)",
+            + f", {runs['clean'].total_rss_mb:.0f} MB in all (baseline {base.rss_mb:.0f} MB)",
             mb=runs["clean"].rss_mb,
-            children_mb=runs["clean"].children_rss_mb,
+            workers_mb=runs["clean"].worker_rss_mb,
+            total_mb=runs["clean"].total_rss_mb,
         )
 
         incremental = [
@@ -655,16 +684,18 @@ def main(argv: list[str] | None = None) -> int:
             big_pages = mirror_server.roll_pages(big_n, channels, NUM)
             run = bench.full_crawl("clean-scale", workdir / "archive-scale", big_pages, "clean")
             _check_articles(bench, run, big_n)
-            rss_n, rss_big = runs["clean"].rss_mb, run.rss_mb
+            rss_n, rss_big = runs["clean"].total_rss_mb, run.total_rss_mb
             growth = rss_big / rss_n if rss_n else float("nan")
             bench.line(
                 "rss/scale",
-                f"peak RSS clean crawl at {args.scale}xN={big_n}: {rss_big:.0f} MB"
+                f"peak RSS clean crawl at {args.scale}xN={big_n}: {run.rss_mb:.0f} MB"
                 + _children_note(run)
-                + f" = {growth:.2f}x the N run (target roughly flat and < {TARGET_RSS_MB:.0f}"
-                f" MB: {verdict(growth < 1.25 and max(rss_n, rss_big) < TARGET_RSS_MB)}); "
+                + f", {rss_big:.0f} MB in all = {growth:.2f}x the N run (target roughly flat and "
+                f"< {TARGET_RSS_MB:.0f} MB: "
+                f"{verdict(growth < 1.25 and max(rss_n, rss_big) < TARGET_RSS_MB)}); "
                 f"{run.rate:.1f} articles/s",
-                mb=rss_big,
+                mb=run.rss_mb,
+                total_mb=rss_big,
                 growth=growth,
                 articles_per_s=run.rate,
             )
@@ -711,13 +742,17 @@ def _page_sizes(bench: Bench, urls: list[str]) -> list[int]:
 
 
 def _children_note(run: Run) -> str:
-    """Child processes, when the crawl used some for real work (a worker pool, say). A short
-    fork+exec at start-up (a platform probe) reports the parent's RSS at the fork: ignored."""
+    """The crawl's worker processes, when it started some: how many, the largest one's peak RSS
+    (``VmHWM`` read just before the pool closed) and their CPU."""
     start, end = run.probe.get("at_open"), run.probe.get("at_close")
     busy = end["cpu_children"] - start["cpu_children"] if start and end else 0.0
-    if busy < 0.1:
+    workers = int(run.probe.get("workers") or 0)
+    if not workers:
         return ""
-    return f" (+ child processes: largest {run.children_rss_mb:.0f} MB, {busy:.1f}s CPU)"
+    return (
+        f" + {workers} worker process(es) of at most {run.worker_rss_mb:.0f} MB each"
+        f" ({busy:.1f}s CPU)"
+    )
 
 
 def _check_articles(bench: Bench, run: Run, expected: int) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import inspect
 import json
 import os
@@ -90,8 +91,10 @@ class _TimedAwaitable:
     def __await__(self) -> Generator[Any, Any, Any]:
         to_send: Any = None
         to_throw: BaseException | None = None
+        key = getattr(self.record, "key", None)
         while True:
             clock = _Clock()
+            _state["key"] = key
             try:
                 with clock:
                     if to_throw is not None:
@@ -169,7 +172,7 @@ def _wrap_callback(cls: type, name: str) -> bool:
 
         @functools.wraps(original)
         def roll_wrapper(self: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
-            page = {"cpu": 0.0, "wall": 0.0, "articles": []}
+            page: dict[str, Any] = {"cpu": 0.0, "wall": 0.0, "articles": []}
             _rolls.append(page)
 
             def record(cpu: float, wall: float) -> None:
@@ -205,6 +208,8 @@ def _wrap_callback(cls: type, name: str) -> bool:
         def record(cpu: float, wall: float) -> None:
             _add(component, key, cpu, wall)
 
+        record.key = key  # type: ignore[attr-defined]
+        _state["key"] = key
         clock = _Clock()
         with clock:
             result = original(self, response, *args, **kwargs)
@@ -230,6 +235,8 @@ def _wrap_process_item(cls: type) -> bool:
         def record(cpu: float, wall: float) -> None:
             _add(component, key, cpu, wall)
 
+        record.key = key  # type: ignore[attr-defined]
+        _state["key"] = key
         clock = _Clock()
         with clock:
             result = original(self, item, *args, **kwargs)
@@ -240,6 +247,63 @@ def _wrap_process_item(cls: type) -> bool:
     wrapper._probe = True  # type: ignore[attr-defined]
     cls.process_item = wrapper  # type: ignore[attr-defined]
     return True
+
+
+def _wrap_worker_pool() -> bool:
+    """Count the CPU each task took in a worker process (newsspider's ``WorkerPool``) to the
+    article whose callback or pipeline step sent it, as ``worker.<function>``."""
+    try:
+        from newsspider.workers import WorkerPool
+    except ImportError:
+        return False
+    original = WorkerPool.run_timed
+    if getattr(original, "_probe", False):
+        return False
+
+    @functools.wraps(original)
+    async def run_timed(self: Any, func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        key = _state.get("key")  # set by the step that is calling us
+        value, cpu = await original(self, func, *args, **kwargs)
+        if cpu:
+            component = f"worker.{getattr(func, '__name__', func)}"
+            _totals[component][0] += 1
+            _add(component, key, cpu, 0.0)
+        return value, cpu
+
+    run_timed._probe = True  # type: ignore[attr-defined]
+    WorkerPool.run_timed = run_timed  # type: ignore[method-assign]
+    return True
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """``VmHWM`` of a live process: its peak RSS since its last exec (Linux), 0 if unknown.
+    (``ru_maxrss`` of a child would report the parent's RSS at the fork instead.)"""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _watch_worker_memory() -> None:
+    """Record each worker process's peak RSS just before the crawl closes its worker pool."""
+    try:
+        from newsspider.workers import WorkerPool
+    except ImportError:
+        return
+    original = WorkerPool.close
+
+    @functools.wraps(original)
+    async def close(self: Any) -> None:
+        peaks = [_peak_rss_kb(worker.process.pid) for worker in self._workers]
+        _state["worker_peak_rss_kb"] = max([*peaks, _state.get("worker_peak_rss_kb", 0)])
+        _state["workers"] = max(len(peaks), _state.get("workers", 0))
+        await original(self)
+
+    WorkerPool.close = close  # type: ignore[method-assign]
 
 
 def install_timers() -> list[str]:
@@ -268,7 +332,22 @@ def install_timers() -> list[str]:
         cls = load_object(path) if isinstance(path, str) else path
         if cls.__module__.startswith("newsspider") and _wrap_process_item(cls):
             wrapped.append(f"{cls.__name__}.process_item")
+    if _wrap_worker_pool():
+        wrapped.append("WorkerPool.run_timed")
     return wrapped
+
+
+_gc = {"started": 0.0, "seconds": 0.0, "full": 0}
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    """Time spent in Python's cyclic garbage collector (all generations), and full collections."""
+    if phase == "start":
+        _gc["started"] = time.perf_counter()
+    else:
+        _gc["seconds"] += time.perf_counter() - _gc["started"]
+        if info.get("generation") == 2:
+            _gc["full"] += 1
 
 
 def _usage() -> dict[str, float]:
@@ -280,6 +359,8 @@ def _usage() -> dict[str, float]:
         "maxrss_kb_self": own.ru_maxrss,
         "maxrss_kb_children": children.ru_maxrss,
         "wall": time.perf_counter() - STARTED,
+        "gc_seconds": _gc["seconds"],
+        "gc_full": _gc["full"],
     }
 
 
@@ -334,6 +415,8 @@ def _write(out: str, wrapped: list[str] | None) -> None:
         "at_open": _state.get("at_open"),
         "at_close": _state.get("at_close"),
         "stats": {k: _jsonable(v) for k, v in (_state["stats"] or {}).items()},
+        "workers": _state.get("workers", 0),
+        "worker_peak_rss_kb": _state.get("worker_peak_rss_kb", 0),
         "wrapped": wrapped,
     }
     if wrapped is not None:
@@ -353,7 +436,9 @@ def main(argv: list[str]) -> None:
     instrument = "--instrument" in options
     profile = options[options.index("--profile") + 1] if "--profile" in options else None
     cprofile = options[options.index("--cprofile") + 1] if "--cprofile" in options else None
+    gc.callbacks.append(_gc_timer)
     _capture_stats()
+    _watch_worker_memory()
     wrapped = install_timers() if instrument else None
     atexit.register(_write, out, wrapped)
     from scrapy.cmdline import execute

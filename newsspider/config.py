@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -102,6 +103,24 @@ def validate_settings(settings: BaseSettings) -> None:
     parse_mirror(settings.get("SINA_MIRROR"))
     if settings.getbool("NEWSSPIDER_DISTRIBUTED") and not settings.get("REDIS_URL"):
         raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
+    worker_processes(settings, 1)
+
+
+def worker_processes(settings: BaseSettings, auto_max: int) -> int:
+    """``WORKER_PROCESSES``: a number from 0, or ``auto``: none on one CPU, else one per CPU,
+    at most ``auto_max``. (One per CPU rather than per CPU beyond the engine's: a worker waiting
+    for a post's fsync leaves its CPU to the other.)"""
+    raw = str(settings.get("WORKER_PROCESSES", "auto")).strip().lower()
+    if raw == "auto":
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return 0 if (cpus or 1) <= 1 else min(auto_max, cpus or 1)
+    try:
+        number = int(raw)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigError(f"WORKER_PROCESSES={raw!r} is not valid; use auto or a number from 0")
+    return number
 
 
 def is_distributed_worker(settings: BaseSettings) -> bool:

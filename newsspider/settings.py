@@ -13,6 +13,7 @@ ARCHIVE_FSYNC = True  # fsync each post before its rename
 ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop at once
 ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
+WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
 PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
@@ -64,6 +65,10 @@ DEFAULT_REQUEST_HEADERS = {
     "Referer": "https://finance.sina.com.cn/",
 }
 CONCURRENT_REQUESTS = 16
+# Items per response processed in parallel. A page yields one article and a roll page none, and
+# Scrapy starts this many tasks for every response: its default, 100, costs more CPU than the
+# rest of fetching a page.
+CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 # AutoThrottle is switched on for real hosts by PolitenessAddon (off against SINA_MIRROR).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -68,6 +69,19 @@ class CrawlResult:
     def stats(self) -> dict[str, Any]:
         assert self.report is not None, f"no run report; stderr:\n{self.stderr[-3000:]}"
         return dict(self.report["stats"])
+
+
+def completed(result: Any) -> Any:
+    """The value of an ``async def`` pipeline step run with no event loop (its worker pool
+    then works in this process, so the coroutine never suspends); other values as they are."""
+    if not inspect.iscoroutine(result):
+        return result
+    try:
+        result.send(None)
+    except StopIteration as done:
+        return done.value
+    result.close()
+    raise AssertionError("the step waited for something; it cannot finish without a loop")
 
 
 def crawl_command(mirror: str, archive: Path, *args: str, **settings: object) -> list[str]:

@@ -125,6 +125,12 @@ def refresh_worker(mirror_url, folder, common):
     ]
 
 
+def assert_all_succeeded(*procs):
+    """Every process exited 0; otherwise the end of the first failed one's log."""
+    for proc in procs:
+        assert proc.returncode == 0, f"{proc.log_path}:\n{proc.log_path.read_text()[-3000:]}"
+
+
 def worker_stats(logs: Path, n: int):
     reports = sorted((logs / f"worker{n}" / ".newsspider" / "runs").glob("*.json"))
     return json.loads(reports[-1].read_text())["stats"] if reports else {}
@@ -164,7 +170,7 @@ def test_three_workers_fetch_each_article_once_and_write_what_one_process_writes
     # A second distributed run knows everything: no article requests at all.
     mirror.requests.clear()
     writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs2")
-    assert all(p.returncode == 0 for p in [writer, *workers])
+    assert_all_succeeded(writer, *workers)
     assert [mirror.count(url) for url in mirror.article_urls] == [0] * 260
     assert roll_requests(mirror)  # the roll is still read
     assert posts_under(archive) == posts_under(reference)
@@ -176,7 +182,7 @@ def test_three_workers_fetch_each_article_once_and_write_what_one_process_writes
     writer, workers = distributed_run(
         mirror, redis_server.url, archive, tmp_path / "logs3", workers=2, command=refresh_worker
     )
-    assert all(p.returncode == 0 for p in [writer, *workers]), writer.log_path.read_text()[-2000:]
+    assert_all_succeeded(writer, *workers)
     assert [mirror.count(url) for url in mirror.article_urls] == [1] * 260
     assert not roll_requests(mirror)
     assert "new 0, updated 0, unchanged 260, gone 0" in writer.log_path.read_text()
@@ -191,7 +197,7 @@ def test_a_killed_worker_is_made_good_by_the_next_run(mirror, redis_server, tmp_
     assert workers[0].returncode == -signal.SIGKILL
     assert writer.returncode == 0, writer.log_path.read_text()[-3000:]
     writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs2")
-    assert all(p.returncode == 0 for p in [writer, *workers]), writer.log_path.read_text()[-2000:]
+    assert_all_succeeded(writer, *workers)
     # Only what the killed worker held was fetched again.
     fetches = [mirror.count(url) for url in mirror.article_urls]
     assert max(fetches) <= 2
@@ -214,7 +220,7 @@ def test_a_run_whose_workers_were_all_killed_is_taken_over(mirror, redis_server,
     client.sadd("newsspider:dupefilter", "stale-fingerprint")
     archive = tmp_path / "archive"
     writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs")
-    assert all(p.returncode == 0 for p in [writer, *workers]), writer.log_path.read_text()[-2000:]
+    assert_all_succeeded(writer, *workers)
     logs = "".join(p.log_path.read_text() for p in workers)
     assert logs.count("has no live worker left; starting a new one") == 1
     assert logs.count("Starting the distributed run") == 1

@@ -21,7 +21,7 @@ from newsspider.sina.article import parse_article
 from newsspider.sina.roll import parse_entry
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
-from conftest import CHINA_DIR, GOLDENS
+from conftest import CHINA_DIR, GOLDENS, completed
 
 
 def make_crawler(tmp_path, **settings):
@@ -56,7 +56,7 @@ class Chain:
     def run(self, item):
         try:
             for stage in self.stages:
-                item = stage.process_item(item)
+                item = completed(stage.process_item(item))
         finally:
             self.stages[-1].index.commit()  # what the next Chain on this archive reads
         return item

@@ -323,7 +323,7 @@ def _warn(*args, **kwargs):
 
 
 def test_trafilatura_failure_gives_no_body(monkeypatch):
-    monkeypatch.setattr(article.trafilatura, "extract", _raise)
+    monkeypatch.setattr("trafilatura.extract", _raise)
     page = parse_article(Selector(text=BLOG.read_text(encoding="utf-8")))
     assert page.template == "generic"
     assert page.title == "Why small tram lines struggle"
@@ -331,7 +331,7 @@ def test_trafilatura_failure_gives_no_body(monkeypatch):
 
 
 def test_trafilatura_warnings_stay_inside(monkeypatch):
-    monkeypatch.setattr(article.trafilatura, "extract", _warn)
+    monkeypatch.setattr("trafilatura.extract", _warn)
     page = parse_article(Selector(text=BLOG.read_text(encoding="utf-8")))
     assert page.body_html == "<p>" + "字" * 100 + "</p>"
 

@@ -215,7 +215,7 @@ def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     """
     _absolutize(root, base_url)
     headimg = first_image(root)
-    for element in cast(list[etree._Element], _DOOMED(root)):
+    for element in _doomed(root):
         _remove(element)
     markup = "".join(
         [_escape_text(root.text or "")]
@@ -227,17 +227,25 @@ def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     return ArchiveBody(html=escape_braces(text), headimg=headimg)
 
 
-# Everything clean mode removes with its content, in one query (document order).
-_DOOMED = etree.XPath(
-    " | ".join(
-        [".//comment()", ".//processing-instruction()"]
-        + [f".//{tag}" for tag in sorted(_DROP_WITH_CONTENT)]
-        + [
-            f".//*[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
-            for name in sorted(PROMO_CLASSES)
-        ]
-    )
-)
+_CLASS_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() treats as space
+
+
+def _doomed(root: etree._Element) -> list[etree._Element]:
+    """Everything clean mode removes with its content, in document order: comments, processing
+    instructions, the tags of :data:`_DROP_WITH_CONTENT` and the :data:`PROMO_CLASSES` blocks.
+
+    One walk in Python: an XPath union walks the tree once per tag and class, four times slower.
+    """
+    found = []
+    for element in root.iterdescendants():
+        tag: Any = element.tag
+        if tag is etree.Comment or tag is etree.ProcessingInstruction or tag in _DROP_WITH_CONTENT:
+            found.append(element)
+            continue
+        classes = element.get("class")
+        if classes and not PROMO_CLASSES.isdisjoint(_CLASS_SPACE.split(classes)):
+            found.append(element)
+    return found
 
 
 _CONTENT_TEXT = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)]")

@@ -11,11 +11,13 @@ TEMP_PREFIX = ".newsspider-"
 TEMP_SUFFIX = ".tmp"
 
 
-def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> bool:
+def write_atomic(path: Path, data: bytes, *, fsync: bool = True, folder_sync: bool = True) -> bool:
     """Write ``data`` to ``path`` through a temp file in the same folder and a rename.
 
     Returns False, touching nothing, when ``path`` already holds exactly ``data``. Temp files
-    start with ``.`` so Hexo never loads one.
+    start with ``.`` so Hexo never loads one. With ``fsync`` the data reaches the disk before
+    the rename, and the folder (the rename itself) after it unless ``folder_sync`` is False: a
+    caller that writes many posts syncs their folders once per batch with :func:`sync_folder`.
     """
     try:
         if path.read_bytes() == data:
@@ -35,12 +37,13 @@ def write_atomic(path: Path, data: bytes, *, fsync: bool = True) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    if fsync:
-        _fsync_dir(path.parent)
+    if fsync and folder_sync:
+        sync_folder(path.parent)
     return True
 
 
-def _fsync_dir(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
+    """fsync ``folder``: the renames into it are then durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

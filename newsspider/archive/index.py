@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,6 +121,8 @@ class ArchiveIndex:
         self._db.executescript(_SCHEMA)
         self._pending = 0
         self._batch_started = 0.0
+        # Called before each commit: what must be durable before the rows are (folder fsyncs).
+        self.before_commit: Callable[[], None] | None = None
         self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
 
     @classmethod
@@ -181,7 +183,7 @@ class ArchiveIndex:
     # --- writing ------------------------------------------------------------------------------
 
     def journal(self, row: IndexRow) -> None:
-        """Note ``row`` before its post is written, so a crash cannot lose it."""
+        """Note ``row``, whose post was just written, until the batch holding it commits."""
         self._journal.write(json.dumps(dataclasses.asdict(row), ensure_ascii=False) + "\n")
         self._journal.flush()
 
@@ -217,8 +219,10 @@ class ArchiveIndex:
             self.commit()
 
     def commit(self) -> None:
-        """Commit the open batch and empty the journal."""
+        """Commit the open batch and empty the journal (``before_commit`` is called first)."""
         if self._pending:
+            if self.before_commit is not None:
+                self.before_commit()
             self._db.execute("COMMIT")
             self._pending = 0
         self._journal.truncate(0)

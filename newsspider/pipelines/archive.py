@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsspider.archive import lock
-from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, write_atomic
+from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
 from newsspider.archive.index import (
     GONE,
     LIVE,
@@ -26,6 +26,8 @@ from newsspider.archive.paths import PostPaths
 from newsspider.config import ArchiveConfig
 from newsspider.exporters import HexoPostExporter
 from newsspider.items import ArticleCheck, ArticleItem
+from newsspider.pipelines.normalize import worker_failure
+from newsspider.workers import WorkerCrashed, WorkerPool
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -76,6 +78,8 @@ class ArchiveWriterPipeline:
         self.config = config
         self.index: ArchiveIndex | None = None
         self.paths: PostPaths | None = None
+        self.workers = WorkerPool.for_crawler(crawler)
+        self._unsynced: dict[Path, None] = {}  # folders with renames not yet fsynced
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveWriterPipeline:
@@ -90,6 +94,7 @@ class ArchiveWriterPipeline:
             self.stats.inc_value("archive/temp_removed", removed)
             logger.info("Removed %d temp file(s) left by an interrupted run", removed)
         self.index = ArchiveIndex.for_crawler(self.crawler)
+        self.index.before_commit = self._sync_folders
         recovered = self.index.recover(sha256_of)
         if recovered:
             self.stats.inc_value("archive/recovered", recovered)
@@ -107,16 +112,23 @@ class ArchiveWriterPipeline:
             self.index.close()
         lock.release(self.config.root)
 
+    def _sync_folders(self) -> None:
+        """fsync the folders of the posts written since the last index commit: a committed
+        row's post is on disk under its name, even after a power cut."""
+        while self._unsynced:
+            folder, _ = self._unsynced.popitem()
+            sync_folder(folder)
+
     def _owner_of(self, relative: str) -> str | None:
         assert self.index is not None
         row = self.index.by_path(relative)
         return row.url if row is not None else None
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleCheck):
             self._record_check(item)
         elif isinstance(item, ArticleItem):
-            self._write(item)
+            await self._write(item)
         return item
 
     def _record_check(self, check: ArticleCheck) -> None:
@@ -139,7 +151,7 @@ class ArchiveWriterPipeline:
             self.stats.inc_value("archive/unchanged")
         self.index.touch(check.url, **changes)
 
-    def _write(self, item: ArticleItem) -> None:
+    async def _write(self, item: ArticleItem) -> None:
         assert self.index is not None and self.paths is not None
         assert item.title is not None and item.date is not None
         known = self.index.get(item.url)
@@ -184,8 +196,21 @@ class ArchiveWriterPipeline:
         else:
             if previous is not None:
                 self._keep_history(relative, previous)
+            try:
+                # In a worker process: creating, fsyncing and renaming files blocks. The
+                # folder is synced before the index commits the row (_sync_folders).
+                await self.workers.run(
+                    write_atomic, path, data, fsync=self.config.fsync, folder_sync=False
+                )
+            except WorkerCrashed as exc:
+                # Not indexed: the next run fetches the article again, and finds the post
+                # if it did reach the disk.
+                raise worker_failure(self.stats, item, exc) from exc
+            if self.config.fsync:
+                self._unsynced[path.parent] = None
+            # Until its batch commits, the journal lets the next start index this post even
+            # if the process is killed now.
             self.index.journal(row)
-            write_atomic(path, data, fsync=self.config.fsync)
             self.stats.inc_value("archive/written")
             self.stats.inc_value("archive/updated" if previous is not None else "archive/new")
             logger.debug("Wrote %s", relative)

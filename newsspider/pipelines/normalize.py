@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem
 from newsspider.config import SITE_AUTHOR, ArchiveConfig, AuthorMode
 from newsspider.items import ArticleItem
 from newsspider.sina.channels import get_channel
+from newsspider.workers import WORKER_CRASHED
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -22,6 +23,14 @@ def drop(stats: StatsCollector, item: ArticleItem, reason: str, detail: str) -> 
     """Count a dropped article under ``sina/dropped/<reason>`` and build the exception."""
     stats.inc_value(f"sina/dropped/{reason}")
     return DropItem(f"{reason}: {detail}")
+
+
+def worker_failure(stats: StatsCollector, item: ArticleItem, error: Exception) -> DropItem:
+    """Count an article lost to a crashed worker process under ``sina/failed/worker_crashed``
+    (a failure of the run, not of the page: the run's error threshold counts it) and build the
+    exception that drops it. It is not indexed, so the next run fetches it again."""
+    stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
+    return DropItem(f"{WORKER_CRASHED}: {error}")
 
 
 class NormalizePipeline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
 from typing import Any, TypeGuard
 
@@ -19,9 +19,10 @@ from newsspider.archive.index import GONE, IndexRow
 from newsspider.extensions.reachability import FAILED_STAT
 from newsspider.failures import describe_failure
 from newsspider.items import ArticleCheck, ArticleItem, article_item
-from newsspider.sina.article import parse_article
+from newsspider.sina.article import read_article
 from newsspider.sina.roll import RollEntry
 from newsspider.sina.urls import canonical_article_url, non_article_reason
+from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ DEAD_STATUSES = (404, 410)
 DEFAULT_KNOWLEDGE = "newsspider.archive.index.ArchiveIndex"
 NOT_MODIFIED = 304
 _PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
+_TAIL_BYTES = 16 * 1024
 
 
 def is_html(response: Response) -> TypeGuard[TextResponse]:
@@ -42,9 +44,11 @@ def is_html(response: Response) -> TypeGuard[TextResponse]:
 def is_complete_html(body: bytes) -> bool:
     """False when the page never closes ``<body>`` or ``<html>``: a cut-off download.
 
-    (Some Sina pages put scripts after ``</html>``, so the whole page is searched.)
+    (Some Sina pages put scripts after ``</html>``, so the whole page is searched; the end
+    first, where the closing tags nearly always are.)
     """
-    return _PAGE_END.search(body) is not None
+    tail = max(0, len(body) - _TAIL_BYTES)
+    return _PAGE_END.search(body, tail) is not None or _PAGE_END.search(body) is not None
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -75,6 +79,11 @@ class ArticleSpider(scrapy.Spider):
         distributed mode what the writer publishes (``NEWSSPIDER_KNOWLEDGE``)."""
         backend = load_object(self.settings.get("NEWSSPIDER_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
         return backend.for_crawler(self.crawler)
+
+    @cached_property
+    def workers(self) -> WorkerPool:
+        """The crawl's worker processes, which parse the pages (``WORKER_PROCESSES``)."""
+        return WorkerPool.for_crawler(self.crawler)
 
     async def may_seed(self) -> bool:
         """Whether this process starts the crawl's requests: always, except in the
@@ -122,9 +131,9 @@ class ArticleSpider(scrapy.Spider):
             meta={"handle_httpstatus_list": [NOT_MODIFIED]} if known else {},
         )
 
-    def parse_article(
+    async def parse_article(
         self, response: Response, url: str, channel: str, entry: RollEntry | None
-    ) -> Iterator[ArticleItem | ArticleCheck]:
+    ) -> AsyncIterator[ArticleItem | ArticleCheck]:
         stats = self.stats()
         if response.status == NOT_MODIFIED:
             yield ArticleCheck(
@@ -147,7 +156,12 @@ class ArticleSpider(scrapy.Spider):
             stats.inc_value("sina/dropped/truncated")
             logger.info("Dropped %s: the page is truncated (no </body> or </html>)", url)
             return
-        page = parse_article(response.selector)
+        try:
+            page = await self.workers.run(read_article, response.body, response.encoding)
+        except WorkerCrashed as exc:  # not indexed: the next run fetches it again
+            stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
+            logger.warning("Not parsed: %s (%s)", url, exc)
+            return
         stats.inc_value(f"sina/template/{page.template}")
         if page.template == "generic":
             logger.info("%s matched no Sina template; used the generic extractor", url)
