@@ -104,6 +104,7 @@ def validate_settings(settings: BaseSettings) -> None:
     if settings.getbool("NEWSSPIDER_DISTRIBUTED") and not settings.get("REDIS_URL"):
         raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
     worker_processes(settings, 1)
+    _non_negative(settings, "WORKER_TASK_TIMEOUT")
 
 
 def worker_processes(settings: BaseSettings, auto_max: int) -> int:

@@ -14,6 +14,7 @@ ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop
 ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
+WORKER_TASK_TIMEOUT = 60  # seconds a worker may spend on one task before it is killed (0: no limit)
 PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)

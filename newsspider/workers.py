@@ -23,9 +23,12 @@ crawl closes their stdin. If the crawl is killed, the kernel kills them too (Lin
 worker goes on writing posts for a dead crawl; what they left half done is a temp file that the
 next run removes.
 
+A task that runs longer than ``WORKER_TASK_TIMEOUT`` seconds (a page that makes the parser spin)
+gets its worker killed, with the same outcome as a crash: the crawl never waits forever.
+
 Settings: ``WORKER_PROCESSES`` (``auto``: one per CPU when there are several, at most
-:data:`AUTO_MAX`; ``0``: everything in the crawl's process). Stats: ``workers/started``,
-``workers/tasks``, ``workers/crashed``.
+:data:`AUTO_MAX`; ``0``: everything in the crawl's process), ``WORKER_TASK_TIMEOUT`` (60).
+Stats: ``workers/started``, ``workers/tasks``, ``workers/crashed``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ AUTO_MAX: Final = 4
 """``WORKER_PROCESSES = "auto"`` starts at most this many workers."""
 MAX_CRASHES: Final = 5
 """Worker crashes one crawl tolerates before it stops starting workers."""
+DEFAULT_TASK_TIMEOUT: Final = 60.0
+"""``WORKER_TASK_TIMEOUT``: seconds a task may run before its worker is killed (0: no limit)."""
 CLOSE_TIMEOUT: Final = 10.0
 """Seconds a worker gets to exit after its stdin is closed; then it is killed."""
 
@@ -93,9 +98,16 @@ class WorkerPool:
     call) tasks run in this process too.
     """
 
-    def __init__(self, processes: int, stats: StatsCollector | None = None) -> None:
+    def __init__(
+        self,
+        processes: int,
+        stats: StatsCollector | None = None,
+        *,
+        task_timeout: float = DEFAULT_TASK_TIMEOUT,
+    ) -> None:
         self.processes = processes
         self.stats = stats
+        self.task_timeout = task_timeout
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
         self._starting: asyncio.Lock | None = None
@@ -112,7 +124,11 @@ class WorkerPool:
 
         pool = _BY_CRAWLER.get(crawler)
         if pool is None:
-            pool = cls(worker_processes(crawler.settings, AUTO_MAX), crawler.stats)
+            pool = cls(
+                worker_processes(crawler.settings, AUTO_MAX),
+                crawler.stats,
+                task_timeout=crawler.settings.getfloat("WORKER_TASK_TIMEOUT", DEFAULT_TASK_TIMEOUT),
+            )
             crawler.signals.connect(pool.close, signal=signals.spider_closed)
             _BY_CRAWLER[crawler] = pool
         return pool
@@ -148,7 +164,39 @@ class WorkerPool:
             worker.pending.pop(task_id, None)
             raise WorkerCrashed(f"worker process {worker.process.pid} is gone: {exc}") from exc
         self._count("workers/tasks")
-        return cast(tuple[T, float], await future)
+        timer = None
+        if self.task_timeout > 0:
+            timer = loop.call_later(self.task_timeout, self._expire, worker, future, func)
+        try:
+            return cast(tuple[T, float], await future)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(
+        self, worker: _Worker, future: asyncio.Future[Any], func: Callable[..., Any]
+    ) -> None:
+        """A task ran past ``WORKER_TASK_TIMEOUT``: its worker is stuck (a page that makes the
+        parser spin, say). Killing it fails the task and the others it held, and frees the
+        crawl from waiting forever; the next task starts a new worker."""
+        if future.done() or worker.process.returncode is not None:
+            return
+        name = getattr(func, "__name__", repr(func))
+        future.set_exception(
+            WorkerCrashed(
+                f"{name} took more than {self.task_timeout:g}s; worker process "
+                f"{worker.process.pid} was killed"
+            )
+        )
+        logger.warning(
+            "Worker process %d spent more than %gs on a task (%s); killing it",
+            worker.process.pid,
+            self.task_timeout,
+            name,
+        )
+        if worker in self._workers:  # no new task goes to it
+            self._workers.remove(worker)
+        worker.process.kill()
 
     async def _pick(self) -> _Worker:
         if self._crashes >= MAX_CRASHES:

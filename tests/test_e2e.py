@@ -111,6 +111,7 @@ def test_unreachable_sina_is_one_clear_line_and_a_failed_exit(tmp_path):
         (["-a", "num=51"], "-a num=51 is not valid"),
         (["-s", "ARCHIVE_BODY=fancy"], "ARCHIVE_BODY='fancy' is not valid"),
         (["-s", "WORKER_PROCESSES=many"], "WORKER_PROCESSES='many' is not valid"),
+        (["-s", "WORKER_TASK_TIMEOUT=-1"], "WORKER_TASK_TIMEOUT='-1' is not valid"),
     ],
 )
 def test_bad_arguments_stop_the_run_at_once(tmp_path, args, message):

@@ -144,6 +144,21 @@ def test_a_killed_worker_fails_every_task_it_held():
     assert after == 2
 
 
+def test_a_worker_stuck_on_a_task_is_killed_and_replaced():
+    async def main():
+        pool = WorkerPool(1, task_timeout=0.5)
+        try:
+            with pytest.raises(WorkerCrashed, match=r"sleep took more than 0\.5s"):
+                await pool.run(time.sleep, 30)
+            return await pool.run(operator.add, 20, 22)
+        finally:
+            await pool.close()
+
+    started = time.monotonic()
+    assert asyncio.run(main()) == 42
+    assert time.monotonic() - started < 10
+
+
 def test_after_too_many_crashes_the_pool_gives_up():
     async def work(pool):
         for _ in range(MAX_CRASHES):
