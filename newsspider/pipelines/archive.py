@@ -213,7 +213,6 @@ class ArchiveWriterPipeline:
             self.index.journal(row)
             self.stats.inc_value("archive/written")
             self.stats.inc_value("archive/updated" if previous is not None else "archive/new")
-            logger.debug("Wrote %s", relative)
         self.index.put(row)
         item.post_path = relative
 
