@@ -217,6 +217,9 @@ class Bench:
             "ROBOTSTXT_OBEY": self.args.robots,
             "LOG_LEVEL": "INFO",
         }
+        for extra in self.args.set:
+            name, _, value = extra.partition("=")
+            settings[name.strip()] = value.strip()
         return [arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")]
 
     def probe(
@@ -497,6 +500,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-scale", action="store_true", help="no scale×N run")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="one more setting for the baseline and every crawl (repeatable), e.g. "
+        "WORKER_PROCESSES=0 or CONCURRENT_ITEMS=100",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -529,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for text in environment():
             print(f"  {text}", flush=True)
+        if args.set:
+            print(f"  extra settings: {' '.join(args.set)}", flush=True)
         print(f"  work dir {workdir}", flush=True)
 
         started = time.perf_counter()
