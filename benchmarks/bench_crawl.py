@@ -808,14 +808,15 @@ def _profile(bench: Bench, kind: str, pages: int) -> None:
         if spy is None:
             raise SystemExit("--profile py-spy needs py-spy (pip install py-spy)")
         out = bench.workdir / "profile-clean.pyspy.txt"
-        prefix = [spy, "record", "-r", str(PYSPY_RATE), "-f", "raw", "-o", str(out), "--"]
+        prefix = [spy, "record", "--subprocesses", "-r", str(PYSPY_RATE), "-f", "raw"]
+        prefix += ["-o", str(out), "--"]
         run = bench.probe("profile", args, cwd=REPO, prefix=prefix)
         import hotspots
 
         total, tables = hotspots.analyse(out, 12)
         bench.note(
             f"py-spy profile of a clean crawl ({run.articles} articles, {run.rate:.1f}/s under "
-            f"the profiler) in {out}: ms per article of the crawl process"
+            f"the profiler) in {out}: ms per article of the crawl process and its workers"
         )
         for title in ("entry", "innermost newsspider"):
             bench.note(f"by {title}:")

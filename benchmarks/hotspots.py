@@ -6,8 +6,9 @@
 ``-f raw`` writes collapsed stacks (``frame;frame;… count``). Each sample is attributed to:
 
 * the entry point: the outermost newsspider frame (a spider callback, a pipeline's
-  ``process_item``, the mirror handler, an extension …), or ``scrapy/twisted`` when the stack has
-  no newsspider frame at all;
+  ``process_item``, the mirror handler, an extension …; in a worker process, recorded with
+  ``py-spy record --subprocesses``, the task it runs), or ``scrapy/twisted`` when the stack has no
+  newsspider frame at all;
 * the innermost newsspider frame, with what it called (lxml, nh3, sqlite …) counted in it;
   and the same by source line (``files.py:32`` is the ``os.fsync`` of a post, say);
 * the leaf, the function that was running, for stacks under newsspider code.
@@ -25,6 +26,8 @@ from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::(?P<line>\d+))?\)$")
 ENTRY_IGNORED = ("newsspider/commands/crawl.py",)
+# A worker process's own loop: its samples are filed under the task it runs.
+WORKER_MODULE = "newsspider/workers.py"
 
 
 def _parse(frame: str) -> tuple[str, str, str]:
@@ -51,15 +54,18 @@ def analyse(path: Path, top: int) -> tuple[int, dict[str, Counter[str]]]:
         count = int(count_text)
         total += count
         frames = [_parse(f) for f in stack.split(";")]
+        in_worker = any(
+            file.endswith(WORKER_MODULE) and func == "serve" for func, file, _line in frames
+        )
         ours = [
             (func, file, line)
             for func, file, line in frames
-            if "newsspider/" in file and not file.endswith(ENTRY_IGNORED)
+            if "newsspider/" in file and not file.endswith((*ENTRY_IGNORED, WORKER_MODULE))
         ]
         if not ours:
             entry["(scrapy, twisted, no newsspider frame)"] += count
             continue
-        entry[_label(*ours[0])] += count
+        entry[("worker process: " if in_worker else "") + _label(*ours[0])] += count
         inner[_label(*ours[-1])] += count
         func, file, line = ours[-1]
         inner_line[f"{file}:{line} ({func})"] += count
