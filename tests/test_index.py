@@ -59,6 +59,18 @@ def test_put_get_touch_and_counts(tmp_path):
     reopened.close()
 
 
+def test_get_many_finds_rows_in_chunks(tmp_path):
+    index = ArchiveIndex(tmp_path)
+    for n in range(0, 1200, 2):  # every other URL is known
+        index.put(row(n))
+    wanted = [row(n).url for n in range(1200)] + [row(0).url]  # more than one IN chunk
+    found = index.get_many(wanted)
+    assert sorted(found) == sorted(row(n).url for n in range(0, 1200, 2))
+    assert found[row(4).url] == index.get(row(4).url)
+    assert index.get_many([]) == {}
+    index.close()
+
+
 def test_uncommitted_rows_are_lost_but_the_journal_recovers_them(tmp_path):
     script = f"""
 import os

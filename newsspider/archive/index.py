@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,6 +98,7 @@ _UPSERT = (
 
 
 _BY_CRAWLER: WeakKeyDictionary[Any, ArchiveIndex] = WeakKeyDictionary()
+_IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
 
 
 class ArchiveIndex:
@@ -150,6 +151,18 @@ class ArchiveIndex:
         """The row of ``url``, or None."""
         found = self._db.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
         return IndexRow(**dict(found)) if found is not None else None
+
+    def get_many(self, urls: Iterable[str]) -> dict[str, IndexRow]:
+        """The rows of those of ``urls`` the index has, by URL (a roll page's worth at once)."""
+        wanted = list(dict.fromkeys(urls))
+        found: dict[str, IndexRow] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT * FROM articles WHERE url IN ({marks})"
+            for row in self._db.execute(query, chunk):
+                found[row["url"]] = IndexRow(**dict(row))
+        return found
 
     def by_path(self, path: str) -> IndexRow | None:
         """The row that owns the post at ``path`` (relative), or None."""

@@ -74,14 +74,16 @@ class PostPaths:
         folder = category_dirs(categories)
         plain = (folder / post_filename(title)).as_posix()
         legacy = (folder / (legacy_stem(title) + POST_SUFFIX)).as_posix()
+        seen: dict[str, tuple[str | None, bool]] = {}  # candidate: (owner, unowned file on disk)
         for candidate in dict.fromkeys([plain, legacy]):
             owner = self._owner(candidate)
+            on_disk = owner is None and _is_file(self.root / candidate)
+            seen[candidate] = (owner, on_disk)
             if owner == url:
                 return self._take(candidate, url)
-            path = self.root / candidate
-            if owner is None and _is_file(path) and same_article(path, title, date):
+            if on_disk and same_article(self.root / candidate, title, date):
                 return self._take(candidate, url)
-        owner = self._owner(plain)
-        if owner is None and not _is_file(self.root / plain):
+        owner, on_disk = seen[plain]
+        if owner is None and not on_disk:
             return self._take(plain, url)
         return self._take((folder / post_filename(title, docid_token(docid, url))).as_posix(), url)

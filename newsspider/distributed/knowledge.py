@@ -29,7 +29,7 @@ class RedisKnowledge:
     """The archive index as workers see it: the Redis hash the writer keeps (read-only here).
 
     Offers what spiders ask of :class:`~newsspider.archive.index.ArchiveIndex`: ``get``,
-    ``count`` and ``select``.
+    ``get_many``, ``count`` and ``select``.
     """
 
     def __init__(self, redis: Any, keys: Keys) -> None:
@@ -47,6 +47,16 @@ class RedisKnowledge:
     def get(self, url: str) -> IndexRow | None:
         raw = self.redis.hget(self.keys.archived, url)
         return IndexRow(**json.loads(raw)) if raw else None
+
+    def get_many(self, urls: Iterable[str]) -> dict[str, IndexRow]:
+        """The rows of those of ``urls`` the writer has published, by URL: one round trip."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return {}
+        raws = self.redis.hmget(self.keys.archived, wanted)
+        return {
+            url: IndexRow(**json.loads(raw)) for url, raw in zip(wanted, raws, strict=True) if raw
+        }
 
     def count(self) -> int:
         return int(self.redis.hlen(self.keys.archived))

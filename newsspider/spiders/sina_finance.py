@@ -143,8 +143,9 @@ class SinaFinanceSpider(ArticleSpider):
             reached,
         )
         known = 0
+        rows = self.known.get_many(entry.url for entry in plan.fetch)
         for entry in plan.fetch:
-            row = self.known.get(entry.url)
+            row = rows.get(entry.url)
             state = freshness(entry, row)
             if state == "known":
                 known += 1
