@@ -220,14 +220,20 @@ class WorkerPool:
         # checkout without an install, a Scrapyd egg): the worker gets this process's path.
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         env[_PARENT_ENV] = str(os.getpid())
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "newsspider.workers",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "newsspider.workers",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:  # no interpreter to run, no processes left, …
+            self._crashes += 1
+            self._count("workers/crashed")
+            logger.warning("Could not start a worker process: %s", exc)
+            raise WorkerCrashed(f"could not start a worker process: {exc}") from exc
         _widen_pipe(process.stdin)
         worker = _Worker(process)
         worker.reader = asyncio.ensure_future(self._read(worker))

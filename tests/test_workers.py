@@ -159,6 +159,19 @@ def test_a_worker_stuck_on_a_task_is_killed_and_replaced():
     assert time.monotonic() - started < 10
 
 
+def test_a_worker_that_cannot_start_fails_the_task(monkeypatch):
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+
+    async def work(pool):
+        with pytest.raises(WorkerCrashed, match="could not start a worker process"):
+            await pool.run(operator.add, 1, 1)
+        return pool.started
+
+    started, stats = in_loop(work)
+    assert started == 0
+    assert stats["workers/crashed"] == 1
+
+
 def test_after_too_many_crashes_the_pool_gives_up():
     async def work(pool):
         for _ in range(MAX_CRASHES):
