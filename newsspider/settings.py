@@ -67,8 +67,8 @@ DEFAULT_REQUEST_HEADERS = {
 }
 CONCURRENT_REQUESTS = 16
 # Items per response processed in parallel. A page yields one article and a roll page none, and
-# Scrapy starts this many tasks for every response: its default, 100, costs more CPU than the
-# rest of fetching a page.
+# Scrapy starts this many tasks for every response: its default, 100, costs about as much CPU as
+# the rest of fetching a page.
 CONCURRENT_ITEMS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
