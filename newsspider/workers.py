@@ -6,9 +6,10 @@ run in worker processes and the crawl's own process keeps its core for Scrapy.
 
 The pool talks to its workers over their stdin/stdout pipes from the reactor's asyncio event
 loop: a task is one write of a length-prefixed pickle, its result one read. There are no helper
-threads in the crawl process on purpose: a helper thread waits for the GIL behind the busy
-reactor thread, up to the interpreter's switch interval (5 ms) at every hand-off, and that caps
-a thread-based pool far below the crawl's rate.
+threads in the crawl process on purpose: a helper thread has to win the GIL from the busy
+reactor thread at every hand-off, which can take the interpreter's switch interval (5 ms), and a
+``concurrent.futures`` process pool, which hands each task through two such threads, made the
+crawl no faster at all (``benchmarks/README.md``).
 
 What runs in a worker must be a module-level function whose arguments and result pickle; an
 exception it raises reaches the caller as if it had run here. A worker that dies (killed, out of

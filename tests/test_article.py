@@ -4,8 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
 
-from newsspider.sina.article import parse_article
+from newsspider.sina import article
+from newsspider.sina.article import page_root, parse_article
 
 from conftest import GOLDENS
 
@@ -54,3 +56,30 @@ def test_truncated_page_still_extracts_what_is_there():
     page = parse_article(Selector(text=cut))
     assert page.title == golden.meta["title"]
     assert page.body_html is not None and "<p" in page.body_html
+
+
+EDGE_PAGE = """<html><body>
+<div class="x\tdate-source  y"><span class="date">2024年01月02日 03:04</span></div>
+<p class="date-sources">not it</p>
+<div id="artibody"><p>first</p></div>
+<div id="artibody"><p>second</p></div>
+<div class="time-source">2016年05月25日10:10 来源</div>
+</body></html>"""
+
+
+@pytest.mark.parametrize(
+    "html", [g.page for g in GOLDENS] + [EDGE_PAGE], ids=[g.slug for g in GOLDENS] + ["edge"]
+)
+@pytest.mark.parametrize("css", ["#artibody", "#article", ".date-source", ".time-source"])
+def test_fast_document_queries_find_what_the_css_finds(html, css):
+    """The ID-table and class-attribute forms used for whole-page queries find what the
+    translated CSS finds: every match for a class (odd whitespace in class lists included), the
+    first match for an id (duplicate ids included: only the first body container is used)."""
+    root = page_root(html)
+    by_css = root.xpath(HTMLTranslator().css_to_xpath(css))
+    found = article._select(root, css)
+    if css.startswith("#"):
+        assert found[:1] == by_css[:1]
+    else:
+        assert found == by_css
+    assert article._has(root, css) == bool(by_css)

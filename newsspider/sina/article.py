@@ -127,15 +127,13 @@ def _class_xpath(name: str) -> str:
     return f"//@class[contains(concat(' ', normalize-space(.), ' '), ' {name} ')]/.."
 
 
-# Whole-document forms of the selectors that cost the most as translated CSS. ``id()`` uses the
-# ID table the parser fills (the first element with an id wins, as with ``[0]`` of a CSS
-# match); it is only right from the document's root, so relative queries never use these.
+# Whole-document forms of the selectors that cost the most as translated CSS; relative queries
+# never use them. ``id()`` reads the ID table the parser fills, which holds the first element
+# with each id only: right for the body containers, of which only the first is ever used (and
+# whether there is one), not for a query that looks past the first match.
 _DOCUMENT_XPATH: Final = {
     "#artibody": "id('artibody')",
     "#article": "id('article')",
-    "#pub_date": "id('pub_date')",
-    "#media_name": "id('media_name')",
-    "h1#artibodyTitle": "id('artibodyTitle')[self::h1]",
     ".date-source": _class_xpath("date-source"),
     ".time-source": _class_xpath("time-source"),
 }
