@@ -1,9 +1,10 @@
 """The archive index: one SQLite row per archived article, the crawler's memory across runs.
 
 Lives in ``ARCHIVE_DIR/.newsspider/index.sqlite3`` (WAL mode). Writes are batched into
-transactions; every row is first appended to a small journal (``index.journal``) so that a row
-whose post was written but whose transaction never committed (a killed process) is recovered at
-the next start: :meth:`ArchiveIndex.recover` replays the journal against the files on disk.
+transactions; the row of each post written is also appended to a small journal
+(``index.journal``) until its transaction commits, so that a row whose post was written but never
+committed (a killed process) is recovered at the next start: :meth:`ArchiveIndex.recover`
+replays the journal against the files on disk.
 """
 
 from __future__ import annotations
