@@ -162,6 +162,25 @@ def _request_key(request: Any) -> str | None:
     return kwargs.get("url") or getattr(request, "url", None)
 
 
+def _timed_call(
+    component: str, key: str | None, original: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """Call ``original``, timing it (and the lazy work it returns) for article ``key``; the
+    steps set ``_state["key"]`` so that worker tasks they send are counted to the article."""
+
+    def record(cpu: float, wall: float) -> None:
+        _add(component, key, cpu, wall)
+
+    record.key = key  # type: ignore[attr-defined]
+    _state["key"] = key
+    clock = _Clock()
+    with clock:
+        result = original(*args, **kwargs)
+    record(clock.cpu, clock.wall)
+    _totals[component][0] += 1
+    return _timed_result(result, record, lambda value: None)
+
+
 def _wrap_callback(cls: type, name: str) -> bool:
     original = cls.__dict__.get(name) or getattr(cls, name, None)
     if original is None or getattr(original, "_probe", False):
@@ -205,17 +224,7 @@ def _wrap_callback(cls: type, name: str) -> bool:
         if key is None:
             key = getattr(response, "url", None)
 
-        def record(cpu: float, wall: float) -> None:
-            _add(component, key, cpu, wall)
-
-        record.key = key  # type: ignore[attr-defined]
-        _state["key"] = key
-        clock = _Clock()
-        with clock:
-            result = original(self, response, *args, **kwargs)
-        record(clock.cpu, clock.wall)
-        _totals[component][0] += 1
-        return _timed_result(result, record, lambda value: None)
+        return _timed_call(component, key, original, self, response, *args, **kwargs)
 
     wrapper._probe = True  # type: ignore[attr-defined]
     setattr(cls, name, wrapper)
@@ -230,19 +239,9 @@ def _wrap_process_item(cls: type) -> bool:
 
     @functools.wraps(original)
     def wrapper(self: Any, item: Any, *args: Any, **kwargs: Any) -> Any:
-        key = getattr(item, "url", None)
-
-        def record(cpu: float, wall: float) -> None:
-            _add(component, key, cpu, wall)
-
-        record.key = key  # type: ignore[attr-defined]
-        _state["key"] = key
-        clock = _Clock()
-        with clock:
-            result = original(self, item, *args, **kwargs)
-        record(clock.cpu, clock.wall)
-        _totals[component][0] += 1
-        return _timed_result(result, record, lambda value: None)
+        return _timed_call(
+            component, getattr(item, "url", None), original, self, item, *args, **kwargs
+        )
 
     wrapper._probe = True  # type: ignore[attr-defined]
     cls.process_item = wrapper  # type: ignore[attr-defined]

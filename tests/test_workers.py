@@ -30,13 +30,13 @@ class Counts:
         self.values[key] = self.values.get(key, 0) + count
 
 
-def in_loop(coroutine_function):
+def in_loop(coroutine_function, **pool_options):
     """Run ``coroutine_function(pool)`` in a fresh event loop with a one-worker pool, and
     close the pool whatever happens."""
     stats = Counts()
 
     async def main():
-        pool = WorkerPool(1, stats)
+        pool = WorkerPool(1, stats, **pool_options)
         try:
             return await coroutine_function(pool)
         finally:
@@ -145,17 +145,13 @@ def test_a_killed_worker_fails_every_task_it_held():
 
 
 def test_a_worker_stuck_on_a_task_is_killed_and_replaced():
-    async def main():
-        pool = WorkerPool(1, task_timeout=0.5)
-        try:
-            with pytest.raises(WorkerCrashed, match=r"sleep took more than 0\.5s"):
-                await pool.run(time.sleep, 30)
-            return await pool.run(operator.add, 20, 22)
-        finally:
-            await pool.close()
+    async def work(pool):
+        with pytest.raises(WorkerCrashed, match=r"sleep took more than 0\.5s"):
+            await pool.run(time.sleep, 30)
+        return await pool.run(operator.add, 20, 22)
 
     started = time.monotonic()
-    assert asyncio.run(main()) == 42
+    assert in_loop(work, task_timeout=0.5)[0] == 42
     assert time.monotonic() - started < 10
 
 

@@ -79,7 +79,7 @@ class ArchiveWriterPipeline:
         self.index: ArchiveIndex | None = None
         self.paths: PostPaths | None = None
         self.workers = WorkerPool.for_crawler(crawler)
-        self._unsynced: dict[Path, None] = {}  # folders with renames not yet fsynced
+        self._unsynced: set[Path] = set()  # folders with renames not yet fsynced
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveWriterPipeline:
@@ -116,8 +116,7 @@ class ArchiveWriterPipeline:
         """fsync the folders of the posts written since the last index commit: a committed
         row's post is on disk under its name, even after a power cut."""
         while self._unsynced:
-            folder, _ = self._unsynced.popitem()
-            sync_folder(folder)
+            sync_folder(self._unsynced.pop())
 
     def _owner_of(self, relative: str) -> str | None:
         assert self.index is not None
@@ -207,7 +206,7 @@ class ArchiveWriterPipeline:
                 # if it did reach the disk.
                 raise worker_failure(self.stats, item, exc) from exc
             if self.config.fsync:
-                self._unsynced[path.parent] = None
+                self._unsynced.add(path.parent)
             # Until its batch commits, the journal lets the next start index this post even
             # if the process is killed now.
             self.index.journal(row)
