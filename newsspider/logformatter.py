@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 class NewsLogFormatter(LogFormatter):
-    """Like Scrapy's, but a dropped item logs ``Dropped <url>: <reason>`` at INFO."""
+    """Like Scrapy's, but an item is named by its URL, never dumped (a body is kilobytes): a
+    dropped item logs ``Dropped <url>: <reason>`` at INFO, an item error
+    ``Error processing <url>`` at ERROR (Scrapy adds the traceback)."""
 
     def dropped(
         self,
@@ -28,4 +30,17 @@ class NewsLogFormatter(LogFormatter):
             "level": logging.INFO,
             "msg": "Dropped %(url)s: %(exception)s",
             "args": {"url": url, "exception": exception},
+        }
+
+    def item_error(
+        self,
+        item: Any,
+        exception: BaseException,
+        response: Response | Failure | None,
+        spider: Spider,
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.ERROR,
+            "msg": "Error processing %(url)s (internal error)",
+            "args": {"url": getattr(item, "url", None) or "item"},
         }

@@ -1,4 +1,9 @@
-"""``SINA_MIRROR``: send every request for a Sina host to a mirror, keep the real URLs.
+"""The download handler: only Sina is ever contacted; ``SINA_MIRROR`` serves it from a mirror.
+
+Every request passes here on its way out, whatever produced it (spiders, redirects, robots.txt),
+so this is the last line of the rule that nothing but Sina is contacted: a request whose URL is
+not Sina's (:func:`~newsspider.sina.urls.sina_url`) fails with ``OffSiteRequest`` before any
+connection is made.
 
 A request for ``https://HOST/PATH?QUERY`` goes to ``MIRROR/HOST/PATH?QUERY``; the response comes
 back under the real URL, so everything downstream (robots.txt, redirects, links, the archive)
@@ -11,11 +16,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
+from twisted.internet.defer import CancelledError
 
 from newsspider.config import parse_mirror
-from newsspider.sina.urls import from_mirror, is_sina_host, to_mirror
+from newsspider.failures import OffSiteRequest, ResponseTooLarge
+from newsspider.sina.urls import NotSinaUrl, from_mirror, sina_url, to_mirror
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -26,10 +32,12 @@ DEFAULT_INNER_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHa
 
 
 class MirrorDownloadHandler(BaseDownloadHandler):
-    """HTTP(S) download handler that serves Sina hosts from ``SINA_MIRROR`` when it is set.
+    """HTTP(S) download handler for Sina hosts only, served from ``SINA_MIRROR`` when it is set.
 
-    Other hosts, and every host when ``SINA_MIRROR`` is empty, go straight to the inner
-    handler (``SINA_MIRROR_INNER_HANDLER``, Scrapy's HTTP/1.1 handler by default).
+    Requests go to the inner handler (``SINA_MIRROR_INNER_HANDLER``, Scrapy's HTTP/1.1 handler
+    by default). A request for any other host fails with ``OffSiteRequest``; a download over
+    ``DOWNLOAD_MAXSIZE`` fails with ``ResponseTooLarge``, with or without a Content-Length.
+    Stats: ``sina/mirror/requests``, ``sina/refused/off_site``.
     """
 
     lazy = False
@@ -41,13 +49,19 @@ class MirrorDownloadHandler(BaseDownloadHandler):
             crawler.settings.get("SINA_MIRROR_INNER_HANDLER") or DEFAULT_INNER_HANDLER
         )
         self._inner: Any = build_from_crawler(inner_cls, crawler)
+        self._maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
     async def download_request(self, request: Request) -> Response:
-        if not self.mirror or not is_sina_host(urlparse_cached(request).hostname):
-            response: Response = await self._inner.download_request(request)
-            return response
+        try:
+            sina_url(request.url)
+        except NotSinaUrl as exc:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("sina/refused/off_site")
+            raise OffSiteRequest(f"not a Sina URL, not fetched ({exc.reason})") from None
+        if not self.mirror:
+            return await self._fetch(request)
         mirrored = request.replace(url=to_mirror(request.url, self.mirror))
-        response = await self._inner.download_request(mirrored)
+        response = await self._fetch(mirrored)
         headers = response.headers.copy()
         location = headers.get(b"Location")
         if location:
@@ -57,6 +71,16 @@ class MirrorDownloadHandler(BaseDownloadHandler):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("sina/mirror/requests")
         return response.replace(url=request.url, headers=headers, request=request)
+
+    async def _fetch(self, request: Request) -> Response:
+        try:
+            response: Response = await self._inner.download_request(request)
+        except CancelledError:
+            # Scrapy's handler cancels a body that grows past the limit without a
+            # Content-Length having announced it; the same limit, the same reason.
+            limit = request.meta.get("download_maxsize", self._maxsize)
+            raise ResponseTooLarge(f"larger than DOWNLOAD_MAXSIZE ({limit} bytes)") from None
+        return response
 
     async def close(self) -> None:
         await self._inner.close()

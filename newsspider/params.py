@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from newsspider.config import ConfigError, positive_int
 from newsspider.sina.channels import DEFAULT_CHANNEL, Channel, UnknownChannelError, select_channels
 from newsspider.sina.dates import BEIJING
-from newsspider.sina.urls import MAX_ROLL_NUM, canonical_article_url, is_sina_host
+from newsspider.sina.urls import MAX_ROLL_NUM, NotSinaUrl, canonical_article_url
 
 PARAM_NAMES = ("pages", "num", "channels", "since", "until", "urls", "url_file")
 
@@ -37,18 +36,18 @@ def _read_url_file(path: str) -> list[str]:
 
 
 def parse_urls(urls: str | None, url_file: str | None) -> tuple[str, ...]:
-    """The explicit article URLs, canonical and de-duplicated; non-Sina URLs are refused."""
+    """The explicit article URLs, canonical and de-duplicated. A URL that is not Sina's as
+    Scrapy would fetch it (:func:`~newsspider.sina.urls.sina_url`) refuses the whole list."""
     raw = [u.strip() for u in (urls or "").split(",")]
     if url_file:
         raw += _read_url_file(url_file)
     found: dict[str, None] = {}
     refused = []
     for url in filter(None, raw):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not is_sina_host(parts.hostname):
-            refused.append(url)
-        else:
+        try:
             found[canonical_article_url(url)] = None
+        except NotSinaUrl:
+            refused.append(url)
     if refused:
         shown = ", ".join(refused[:5]) + (
             f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
@@ -97,6 +96,10 @@ class CrawlParams:
         if since and until and since > until:
             raise ConfigError("-a since is later than -a until")
         urls = parse_urls(args.get("urls"), args.get("url_file"))
+        if urls and (since or until):
+            raise ConfigError(
+                "-a since/until select roll items by date; they do not apply to urls/url_file"
+            )
         if urls and len(channels) != 1:
             raise ConfigError("with urls or url_file, -a channels takes one channel name")
         if ("urls" in args or "url_file" in args) and not urls:

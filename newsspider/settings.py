@@ -20,6 +20,7 @@ RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
+REPORT_KEEP = 100  # reports kept in REPORT_DIR, the newest; 0 keeps every one
 
 # --- Sina ----------------------------------------------------------------------------------------
 SINA_MIRROR = ""  # e.g. http://127.0.0.1:8000: fetch https://HOST/PATH from MIRROR/HOST/PATH
@@ -32,10 +33,18 @@ ITEM_PIPELINES = {
     "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
 }
 EXTENSIONS = {
+    "newsspider.extensions.outcomes.ArticleOutcomes": 400,
     "newsspider.extensions.reachability.SinaReachability": 500,
     "newsspider.extensions.health.ErrorThreshold": 510,
     "newsspider.extensions.progress.Progress": 800,
     "newsspider.extensions.report.RunReport": 900,
+}
+DOWNLOADER_MIDDLEWARES = {
+    # Redirects that stay on Sina and never loop silently (newsspider/redirects.py).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsspider.redirects.SinaRedirectMiddleware": 600,
+    "newsspider.redirects.SinaMetaRefreshMiddleware": 580,
 }
 DOWNLOAD_HANDLERS = {
     "http": "newsspider.mirror.MirrorDownloadHandler",
@@ -80,6 +89,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 2
+# A request that fails after its retries is logged once, by the spider, with its reason.
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

@@ -308,7 +308,7 @@ def test_bad_article_pages_are_counted_and_the_crawl_goes_on(tmp_path):
     stats = result.stats
     assert stats["sina/dropped/dead_link"] == 2
     assert stats["sina/failed/too_large"] == 1
-    assert stats["sina/dropped/redirected_off_article"] == 1
+    assert stats["sina/dropped/not_article_page"] == 1
     assert stats["sina/dropped/truncated"] == 1
     assert stats["sina/dropped/no_body"] == 1
     assert stats["sina/dropped/not_article"] == 3

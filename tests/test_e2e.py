@@ -169,7 +169,7 @@ def test_bad_input_is_dropped_with_reasons_and_the_crawl_goes_on(tmp_path):
     assert stats["sina/dropped/roll_no_url"] == 1
     assert stats["sina/dropped/roll_off_site_url"] == 1
     assert stats["sina/dropped/no_body"] == 1  # no #artibody
-    assert stats["sina/dropped/redirected_off_article"] == 1  # to the home page
+    assert stats["sina/dropped/not_article_page"] == 1  # to the home page
     assert stats["sina/dropped/dead_link"] == 1
     assert stats["sina/dropped/not_html"] == 1
     assert stats["archive/written"] == 2

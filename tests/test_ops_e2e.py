@@ -3,6 +3,7 @@ refresh, kill-and-resume, the archive lock, JOBDIR, error thresholds and progres
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -205,6 +206,11 @@ def complete_post(data: bytes) -> bool:
     )
 
 
+def latest_report(archive):
+    reports = sorted((archive / ".newsspider" / "runs").glob("*.json"))
+    return json.loads(reports[-1].read_text(encoding="utf-8"))
+
+
 def wait_for_posts(archive, count, proc, limit=60):
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None:
@@ -217,7 +223,7 @@ def wait_for_posts(archive, count, proc, limit=60):
     ("signals_and_thresholds"),
     [
         [(signal.SIGKILL, 1), (signal.SIGKILL, 30), (signal.SIGKILL, 70)],
-        [(signal.SIGINT, 20), (signal.SIGTERM, 50)],
+        [(signal.SIGINT, 20), (signal.SIGTERM, 10)],
     ],
     ids=["kill-9", "sigint-sigterm"],
 )
@@ -234,12 +240,18 @@ def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thres
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+            if sig != signal.SIGKILL:  # this many more posts: the crawl is well under way
+                threshold += len(posts_under(archive))
             wait_for_posts(archive, threshold, proc)
             proc.send_signal(sig)
             if sig == signal.SIGKILL:
                 assert proc.wait(timeout=60) == -signal.SIGKILL, "the crawl ended before the kill"
             else:
-                proc.wait(timeout=60)
+                # Stopped before it finished: not a success, whatever it wrote.
+                assert proc.wait(timeout=60) == 128 + sig
+                report = latest_report(archive)
+                assert report["exit_code"] == 128 + sig
+                assert report["outcome"] == f"interrupted ({signal.Signals(sig).name})"
             for name, data in posts_under(archive).items():
                 assert complete_post(data), f"partial post {name} after {sig!r} at {threshold}"
         final = run_crawl(server.base_url, archive, "-a", "pages=2")
@@ -329,7 +341,7 @@ def test_jobdir_pauses_and_resumes(tmp_path):
         wait_for_posts(archive, 10, proc)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 0, stderr[-3000:]
+        assert proc.returncode == 130, stderr[-3000:]  # paused is not finished
         assert (jobdir / "requests.queue").is_dir()
         assert len(posts_under(archive)) < 80
         resumed = run_crawl(

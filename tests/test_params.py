@@ -70,7 +70,9 @@ def test_url_file(tmp_path):
         "https://finance.sina.com.cn/a/doc-iaaaaaaa1.shtml\n",
         encoding="utf-8",
     )
-    params = CrawlParams.parse(url_file=str(listing), urls="https://news.sina.com.cn/c/x.shtml")
+    params = CrawlParams.parse(
+        url_file=str(listing), urls="https://news.sina.com.cn/c/x.shtml?from=wap#top"
+    )
     assert params.urls == (
         "https://news.sina.com.cn/c/x.shtml",
         "https://finance.sina.com.cn/a/doc-iaaaaaaa1.shtml",
@@ -90,6 +92,18 @@ def test_url_file(tmp_path):
             "not a Sina URL, refused: https://example.com/x.html",
         ),
         ({"urls": "ftp://finance.sina.com.cn/x"}, "not a Sina URL"),
+        ({"urls": "https://evil.example\\.sina.com.cn/x.shtml"}, "not a Sina URL"),
+        ({"urls": "http://127.0.0.1:9999\\@finance.sina.com.cn/x.shtml"}, "not a Sina URL"),
+        ({"urls": "https://finance.sina.com.cn:8080/x.shtml"}, "not a Sina URL"),
+        ({"urls": "https://a@finance.sina.com.cn/x.shtml"}, "not a Sina URL"),
+        (
+            {"urls": "https://finance.sina.com.cn/x.shtml", "since": "2024-01-01"},
+            "since/until .* do not apply to urls",
+        ),
+        (
+            {"urls": "https://finance.sina.com.cn/x.shtml", "until": "2024-01-01"},
+            "since/until .* do not apply to urls",
+        ),
         ({"urls": " , "}, "name no URL"),
         ({"urls": "https://finance.sina.com.cn/x.shtml", "channels": "china,macro"}, "one channel"),
         ({"url_file": "/nonexistent/urls.txt"}, "cannot be read"),

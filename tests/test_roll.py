@@ -2,9 +2,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsspider.sina.roll import RollError, parse_entry, parse_roll
-from newsspider.sina.urls import roll_api_url
+from newsspider.sina.urls import canonical_article_url, roll_api_url
 
 from conftest import DATA
 
@@ -28,7 +30,6 @@ def test_roll_api_url():
 
 def test_parses_the_golden_roll():
     page = parse_roll(envelope(golden_items(), total=8))
-    assert page.total == 8
     assert page.rejected == []
     assert len(page.entries) == 8
     first = page.entries[0]
@@ -77,7 +78,7 @@ def test_status_code_as_string_zero_is_fine():
 
 def test_missing_data_is_an_empty_page():
     page = parse_roll(json.dumps({"result": {"status": {"code": 0}, "total": "0"}}))
-    assert page.entries == [] and page.total == 0
+    assert page.entries == []
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_numbers_may_be_strings_or_numbers_and_http_becomes_https():
     assert entry.title == "标题"
     assert entry.intime == datetime(2021, 12, 13, 7, 34, 10, tzinfo=UTC)
     assert entry.mtime is None
-    assert entry.docid == "123"
+    assert entry.docid == "comos:lasorkf8164852"  # the URL's own id, whatever the roll says
 
 
 def test_rejected_items_do_not_stop_the_page():
@@ -121,3 +122,133 @@ def test_rejected_items_do_not_stop_the_page():
     page = parse_roll(envelope(items))
     assert len(page.entries) == 2
     assert sorted(page.rejected) == ["no_title", "no_url"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\.sina.com.cn/x.shtml",  # WHATWG: the backslash ends the host
+        "http://127.0.0.1:9999\\@finance.sina.com.cn/doc-iabcdefg1234567.shtml",
+        "https://user@finance.sina.com.cn/a.shtml",
+        "https://finance.sina.com.cn@evil.example/a.shtml",
+        "https://finance.sina.com.cn:8443/a.shtml",
+        "https://evil%2Eexample%2F.sina.com.cn/a.shtml",
+        "https://sina.com.cn\u3002evil.example/a.shtml",  # an ideographic full stop is a dot
+        "https://finance.sina.com.cn.evil.example/a.shtml",
+        "https://evilsina.com.cn/a.shtml",
+        "https://[::1]/a.shtml",
+        "https://exa[mple.sina.com.cn/a.shtml",
+        "https://127.0.0.1/a.shtml",
+        "ftp://finance.sina.com.cn/a.shtml",
+        "//finance.sina.com.cn/a.shtml",
+    ],
+)
+def test_url_tricks_are_refused_items(url):
+    assert parse_entry({"url": url, "title": "x"}) in ("off_site_url", "bad_url")
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        (
+            "HTTPS://FINANCE.SINA.COM.CN./china/doc-iabcdefg1234567.shtml?from=wap#top",
+            "https://finance.sina.com.cn/china/doc-iabcdefg1234567.shtml",
+        ),
+        (
+            "https://finance.sina.com.cn:443/china/doc-iabcdefg1234567.shtml",
+            "https://finance.sina.com.cn/china/doc-iabcdefg1234567.shtml",
+        ),
+        (
+            "https://\uff46inance.sina.com.cn/a.shtml",  # full-width letters are the real host
+            "https://finance.sina.com.cn/a.shtml",
+        ),
+    ],
+)
+def test_sina_urls_are_canonical(url, canonical):
+    entry = parse_entry({"url": url, "title": "x"})
+    assert not isinstance(entry, str)
+    assert entry.url == canonical
+
+
+def item(**values):
+    return {
+        "url": "https://finance.sina.com.cn/china/doc-iabcdefg1234567.shtml",
+        "title": "t",
+        **values,
+    }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"intime": "9" * 400},
+        {"intime": 10**400},
+        {"intime": 1e308},
+        {"intime": float("nan")},
+        {"intime": [1, 2]},
+        {"mtime": {"a": 1}},
+        {"intime": True},
+        {"docid": ["comos:x"]},
+        {"media_name": 12},
+        {"title": {"x": 1}},
+        {"url": ["https://finance.sina.com.cn/a.shtml"]},
+        {"url": 12},
+    ],
+)
+def test_values_of_any_type_or_size_cost_at_most_the_item(values):
+    page = parse_roll(envelope([item(**values), golden_items()[0]]))
+    assert len(page.entries) + len(page.rejected) == 2
+    assert page.entries[-1].url == canonical_article_url(golden_items()[0]["url"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps({"result": {"status": {"code": "9" * 400}, "data": []}}),
+        json.dumps({"result": {"status": {"code": 10**400}, "data": []}}),
+        json.dumps({"result": {"status": {"code": [0]}, "data": []}}),
+        json.dumps({"result": {"status": "ok", "data": []}}),
+        "[" * 100_000 + "]" * 100_000,
+        '{"result": ' * 100_000 + "1" + "}" * 100_000,
+        "cb(" + "[" * 100_000 + "]" * 100_000 + ")",
+        "1" * 5000,
+    ],
+)
+def test_hostile_envelopes_cost_the_page_with_a_reason(text):
+    with pytest.raises(RollError):
+        parse_roll(text)
+
+
+def test_a_lone_surrogate_in_a_title_is_repaired_and_reported():
+    text = envelope([item(title="半个\ud83d字", media_name="\udc00源"), golden_items()[0]])
+    page = parse_roll(text)
+    assert page.entries[0].title == "半个\ufffd字"
+    assert page.entries[0].media_name == "\ufffd源"
+    assert page.repaired == [page.entries[0].url]
+    page.entries[0].title.encode("utf-8")  # encodable now
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+item_fields = st.sampled_from(["url", "title", "docid", "intime", "mtime", "media_name", "img"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    result=st.dictionaries(st.sampled_from(["status", "data", "total"]), json_values),
+    items=st.lists(st.dictionaries(item_fields, json_values), max_size=5),
+)
+def test_any_json_is_a_page_or_a_roll_error(result, items):
+    for payload in ({"result": result}, {"result": {"status": {"code": 0}, "data": items}}):
+        try:
+            page = parse_roll(json.dumps(payload))
+        except RollError:
+            continue
+        for entry in page.entries:
+            assert entry.url.startswith("https://")
+            entry.title.encode("utf-8")

@@ -1,6 +1,15 @@
 import pytest
+import scrapy
 
-from newsspider.sina.urls import canonical_article_url, from_mirror, is_sina_host, to_mirror
+from newsspider.sina.urls import (
+    NotSinaUrl,
+    article_docid,
+    canonical_article_url,
+    from_mirror,
+    is_sina_host,
+    sina_url,
+    to_mirror,
+)
 
 MIRROR = "http://127.0.0.1:8000"
 
@@ -53,6 +62,64 @@ def test_is_sina_host(host, expected):
 
 
 def test_canonical_article_url():
-    assert canonical_article_url(" http://finance.sina.com.cn/a.shtml#top ") == (
+    assert canonical_article_url(" http://finance.sina.com.cn/a.shtml?from=wap#top ") == (
         "https://finance.sina.com.cn/a.shtml"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://evil.example\\.sina.com.cn/x.shtml", "off_site"),
+        ("http://127.0.0.1:9999\\@finance.sina.com.cn/x", "port"),
+        ("https://finance.sina.com.cn@evil.example/", "userinfo"),
+        ("https://u:p@finance.sina.com.cn/", "userinfo"),
+        ("https://finance.sina.com.cn:8080/", "port"),
+        ("http://finance.sina.com.cn:443/", "port"),
+        ("https://finance.sina.com.cn:x/", "not_a_url"),
+        ("https://evil%2Eexample%2F.sina.com.cn/", "bad_host"),
+        ("https://finance.sina.com.cn%00.evil/", "bad_host"),
+        ("https://finance.sina.com.cn\x00/x", "bad_host"),
+        ("https://sina.com.cn\u3002evil.example/", "off_site"),
+        ("https://xn--sina-0qa.com.cn/", "off_site"),  # a look-alike in punycode
+        ("https://sinа.com.cn/", "off_site"),  # Cyrillic а
+        ("https://finance.sina.com.cn.evil.example/", "off_site"),
+        ("https://notsina.com.cn/", "off_site"),
+        ("https://127.0.0.1/", "bad_host"),
+        ("https://[::1]/", "bad_host"),
+        ("https://exa[mple.sina.com.cn/", "not_a_url"),
+        ("https:finance.sina.com.cn/x", "bad_host"),
+        ("ftp://finance.sina.com.cn/", "bad_scheme"),
+        ("javascript:alert(1)", "bad_scheme"),
+        ("", "not_a_url"),
+        (None, "not_a_url"),
+        (["https://finance.sina.com.cn/"], "not_a_url"),
+    ],
+)
+def test_sina_url_refuses_what_would_reach_another_host(url, reason):
+    with pytest.raises(NotSinaUrl) as info:
+        sina_url(url)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("url", "fetched"),
+    [
+        ("https://FINANCE.sina.com.cn./a b", "https://finance.sina.com.cn/a%20b"),
+        ("https://finance.sina.com.cn:443/x?a=1#f", "https://finance.sina.com.cn/x?a=1#f"),
+        ("http://finance.sina.com.cn:80", "http://finance.sina.com.cn/"),
+        ("https://finance\u3002sina\u3002com\u3002cn/x", "https://finance.sina.com.cn/x"),
+        ("https://finance.sina.com.cn\\x", "https://finance.sina.com.cn/x"),
+        ("https://财经.sina.com.cn/x", "https://xn--4n0a760a.sina.com.cn/x"),
+    ],
+)
+def test_sina_url_is_the_url_as_scrapy_fetches_it(url, fetched):
+    assert sina_url(url) == fetched
+    assert scrapy.Request(sina_url(url)).url == fetched
+
+
+def test_the_urls_docid_wins_over_the_rolls():
+    url = "https://finance.sina.com.cn/china/doc-ilasorkf8164852.shtml"
+    assert article_docid(url, "comos:zzzzzzz0000000") == "comos:lasorkf8164852"
+    assert article_docid("https://finance.sina.com.cn/a.shtml", "comos:abc123") == "comos:abc123"
+    assert article_docid("https://finance.sina.com.cn/a.shtml", "../../x") is None

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS articles (
     status TEXT NOT NULL DEFAULT 'live'
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
+CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
 CREATE INDEX IF NOT EXISTS articles_channel ON articles (channel);
 CREATE INDEX IF NOT EXISTS articles_intime ON articles (intime);
 CREATE INDEX IF NOT EXISTS articles_checked ON articles (last_checked);
@@ -165,6 +166,35 @@ class ArchiveIndex:
                 found[row["url"]] = IndexRow(**dict(row))
         return found
 
+    def find(self, url: str, docid: str | None) -> IndexRow | None:
+        """The row of this article: the one of ``url``, else the one with its ``docid`` (the
+        same article listed under another URL)."""
+        row = self.get(url)
+        if row is None and docid:
+            found = self._db.execute(
+                "SELECT * FROM articles WHERE docid = ? ORDER BY first_archived, url LIMIT 1",
+                (docid,),
+            ).fetchone()
+            row = IndexRow(**dict(found)) if found is not None else None
+        return row
+
+    def find_many(self, articles: Iterable[tuple[str, str | None]]) -> dict[str, IndexRow]:
+        """:meth:`find` for many ``(url, docid)`` pairs at once, by the URL asked for."""
+        wanted = dict(articles)
+        found = self.get_many(wanted)
+        docids = {docid: url for url, docid in wanted.items() if docid and url not in found}
+        keys = list(docids)
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            query = (
+                f"SELECT * FROM articles WHERE docid IN ({marks}) ORDER BY first_archived DESC, "
+                "url DESC"
+            )
+            for row in self._db.execute(query, chunk):  # the earliest row comes last and wins
+                found[docids[row["docid"]]] = IndexRow(**dict(row))
+        return found
+
     def by_path(self, path: str) -> IndexRow | None:
         """The row that owns the post at ``path`` (relative), or None."""
         found = self._db.execute("SELECT * FROM articles WHERE path = ?", (path,)).fetchone()
@@ -207,6 +237,49 @@ class ArchiveIndex:
         self._begin()
         self._db.execute(_UPSERT, [getattr(row, c) for c in _COLUMNS])
         self._after_write()
+
+    def delete(self, url: str) -> None:
+        """Forget the row of ``url`` (its post, if any, is left alone)."""
+        self._begin()
+        self._db.execute("DELETE FROM articles WHERE url = ?", (url,))
+        self._after_write()
+
+    def rename(self, url: str, new_url: str) -> None:
+        """Give the row of ``url`` the key ``new_url`` (which no row may hold)."""
+        self._begin()
+        self._db.execute("UPDATE articles SET url = ? WHERE url = ?", (new_url, url))
+        self._after_write()
+
+    def shared_paths(self) -> dict[str, list[IndexRow]]:
+        """Posts that more than one row points at: ``{path: rows}``."""
+        query = (
+            "SELECT * FROM articles WHERE path IN "
+            "(SELECT path FROM articles GROUP BY path HAVING COUNT(*) > 1) ORDER BY path, url"
+        )
+        result: dict[str, list[IndexRow]] = {}
+        for found in self._db.execute(query):
+            result.setdefault(found["path"], []).append(IndexRow(**dict(found)))
+        return result
+
+    def shared_docids(self) -> dict[str, list[IndexRow]]:
+        """Articles (docids) that more than one row holds: ``{docid: rows}``."""
+        query = (
+            "SELECT * FROM articles WHERE docid IN (SELECT docid FROM articles "
+            "WHERE docid IS NOT NULL GROUP BY docid HAVING COUNT(*) > 1) ORDER BY docid, url"
+        )
+        result: dict[str, list[IndexRow]] = {}
+        for found in self._db.execute(query):
+            result.setdefault(found["docid"], []).append(IndexRow(**dict(found)))
+        return result
+
+    def uncanonical(self) -> list[IndexRow]:
+        """Rows whose URL may not be canonical (a query, a fragment, not https): a cheap
+        SQL filter; the caller decides."""
+        query = (
+            "SELECT * FROM articles WHERE url NOT LIKE 'https://%' OR instr(url, '?') > 0 "
+            "OR instr(url, '#') > 0 ORDER BY url"
+        )
+        return [IndexRow(**dict(found)) for found in self._db.execute(query)]
 
     def touch(self, url: str, **changes: Any) -> None:
         """Update some columns of an existing row (``last_checked``, ``status``, ``etag``…)."""

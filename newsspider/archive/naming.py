@@ -9,6 +9,7 @@ decoding, so it becomes ``％``, and Hexo skips names that start with ``_`` or `
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -17,7 +18,11 @@ POST_SUFFIX = ".md"
 
 _LEGACY_UNDERSCORE = str.maketrans(dict.fromkeys(":/\\?*<>|[]“”", "_"))
 _LEGACY_REMOVED = re.compile(r"[#.\r\n]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+# Characters a file name must not carry: controls (Cc), format characters (Cf: bidi overrides,
+# zero-width spaces and joiners, the BOM, the soft hyphen), surrogates (Cs), line and paragraph
+# separators (Zl, Zp), and the fillers that render as nothing (Hangul fillers).
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_INVISIBLE_EXTRA = frozenset("\u115f\u1160\u3164\uffa0")
 _LEADING_HIDDEN = re.compile(r"^[_.]+")
 
 
@@ -50,13 +55,24 @@ def docid_token(docid: str | None, url: str) -> str:
     return token or "article"
 
 
+def visible(text: str) -> str:
+    """``text`` without the characters a file name must not carry (see above)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        c
+        for c in text
+        if c not in _INVISIBLE_EXTRA and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
+    )
+
+
 def post_filename(title: str, disambiguator: str | None = None) -> str:
     """The post's file name: the legacy rule, made safe for Hexo, cut to 255 bytes.
 
     ``disambiguator`` (the docid token) is appended when another article holds the plain name.
     Never empty, never hidden, never a path.
     """
-    stem = _CONTROL.sub("", legacy_stem(title)).replace("%", "％").strip()
+    stem = visible(legacy_stem(title)).replace("%", "％").strip()
     stem = _LEADING_HIDDEN.sub(lambda m: "＿" * len(m.group()), stem)
     if not stem:
         stem = "untitled"

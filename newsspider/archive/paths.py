@@ -20,6 +20,9 @@ from newsspider.archive.naming import (
 )
 from newsspider.sina.dates import rfc1123
 
+# ``<name>-<docid>-N`` names tried before giving up (only titles built to collide get past 2).
+_MAX_ATTEMPTS = 1000
+
 # Who holds a post path (relative, POSIX): the URL of the article the index has there, or None.
 OwnerLookup = Callable[[str], "str | None"]
 
@@ -70,20 +73,39 @@ class PostPaths:
     def assign(
         self, *, url: str, docid: str | None, title: str, date: datetime, categories: list[str]
     ) -> str:
-        """The relative path for this article (see the class docstring)."""
+        """The relative path for this article (see the class docstring).
+
+        The candidates, in order: the plain name, the older pipeline's name (adopted only when
+        it holds this article), then ``<name>-<docid>``, ``<name>-<docid>-2``, … Every one is
+        checked against the index, the paths given out in this run and the disk, so no name is
+        ever given to a second article, whatever the titles.
+        """
         folder = category_dirs(categories)
         plain = (folder / post_filename(title)).as_posix()
         legacy = (folder / (legacy_stem(title) + POST_SUFFIX)).as_posix()
-        seen: dict[str, tuple[str | None, bool]] = {}  # candidate: (owner, unowned file on disk)
+        free: list[str] = []
         for candidate in dict.fromkeys([plain, legacy]):
-            owner = self._owner(candidate)
-            on_disk = owner is None and _is_file(self.root / candidate)
-            seen[candidate] = (owner, on_disk)
-            if owner == url:
+            state = self._state(candidate, url, title, date)
+            if state == "ours":
                 return self._take(candidate, url)
-            if on_disk and same_article(self.root / candidate, title, date):
-                return self._take(candidate, url)
-        owner, on_disk = seen[plain]
-        if owner is None and not on_disk:
+            if state == "free":
+                free.append(candidate)
+        if plain in free:
             return self._take(plain, url)
-        return self._take((folder / post_filename(title, docid_token(docid, url))).as_posix(), url)
+        token = docid_token(docid, url)
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            tag = token if attempt == 1 else f"{token}-{attempt}"
+            candidate = (folder / post_filename(title, tag)).as_posix()
+            if self._state(candidate, url, title, date) in ("ours", "free"):
+                return self._take(candidate, url)
+        raise RuntimeError(f"no free post name for {url} after {_MAX_ATTEMPTS} attempts")
+
+    def _state(self, candidate: str, url: str, title: str, date: datetime) -> str:
+        """``ours`` (this article holds it, in the index or on disk), ``free``, or ``taken``."""
+        owner = self._owner(candidate)
+        if owner is not None:
+            return "ours" if owner == url else "taken"
+        path = self.root / candidate
+        if not _is_file(path):
+            return "free"
+        return "ours" if same_article(path, title, date) else "taken"

@@ -4,9 +4,9 @@
   a bad value stops the run with one usage line instead of a traceback.
 * The archive lock is taken before the crawl starts: a second run on the same archive stops at
   once with one line and exit code 75 (or waits ``ARCHIVE_LOCK_WAIT`` seconds for it).
-* Scrapy's own command exits 1 only when the crawler could not start. Extensions mark a run
-  that started but failed (Sina unreachable, say) with the stat ``newsspider/run_failed``;
-  such a run exits 1 too.
+* Scrapy's own command exits 1 only when the crawler could not start. A run that started exits
+  with what its stats say (:func:`newsspider.exitcodes.exit_code`): 1 when its work was not
+  done, 70 for an internal error, 130/143 when SIGINT/SIGTERM stopped it.
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ from newsspider.config import (
     is_distributed_worker,
     validate_settings,
 )
-from newsspider.extensions.reachability import FAILED_STAT
-
-# Exit code of a run that found the archive locked by another run (EX_TEMPFAIL).
-LOCKED_EXIT = 75
+from newsspider.exitcodes import LOCKED, exit_code
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -36,7 +33,7 @@ if TYPE_CHECKING:
 
 
 class Command(ScrapyCrawlCommand):
-    """Run a spider; exit 1 when it could not start or when ``newsspider/run_failed`` is set."""
+    """Run a spider; exit with the code its stats call for (see the module docstring)."""
 
     _started: Crawler | None = None
 
@@ -54,8 +51,8 @@ class Command(ScrapyCrawlCommand):
         finally:
             if self.settings is not None:
                 lock.release(ArchiveConfig.from_settings(self.settings).root)
-        if self.exitcode == 0 and self._run_failed():
-            self.exitcode = 1
+        if self.exitcode == 0:
+            self.exitcode = self._run_exit_code()
 
     def _spider_class(self, args: list[str]) -> type[Spider] | None:
         """The spider class named in ``args`` (None without one); an unknown name is a usage
@@ -89,15 +86,15 @@ class Command(ScrapyCrawlCommand):
             lock.acquire(config.root, wait=config.lock_wait)
         except lock.ArchiveLockedError as exc:
             print(f"newsspider: {exc}", file=sys.stderr)
-            self.exitcode = LOCKED_EXIT
+            self.exitcode = LOCKED
             return False
         return True
 
-    def _run_failed(self) -> bool:
+    def _run_exit_code(self) -> int:
         if self._started is None:
-            return False
+            return 0
         try:
             stats = self._started.stats
         except RuntimeError:  # the crawl never started
-            return False
-        return bool(stats is not None and stats.get_value(FAILED_STAT))
+            return 0
+        return exit_code(stats.get_stats()) if stats is not None else 0

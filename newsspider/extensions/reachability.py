@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from newsspider.exitcodes import FAILED_STAT
 from newsspider.failures import UNREACHABLE
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class OneLineNetworkErrors(logging.Filter):
         return True
 
 
-FAILED_STAT = "newsspider/run_failed"
+__all__ = ["FAILED_STAT", "OneLineNetworkErrors", "SinaReachability"]
 
 
 class SinaReachability:

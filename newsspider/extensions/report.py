@@ -1,30 +1,43 @@
-"""A JSON report of each run: the stats, with every drop and failure reason.
+"""A JSON report of each run: what was asked, how it ended, and what was not archived, and why.
 
 Written to ``REPORT_DIR`` (default ``ARCHIVE_DIR/.newsspider/runs``) as ``<start time>.json``,
-atomically. Hexo ignores folders that start with ``.``, so the report never shows up as a post.
+atomically, when the spider closes. Hexo ignores folders that start with ``.``, so a report
+never shows up as a post. The newest ``REPORT_KEEP`` reports are kept (0: all).
 ``REPORT_ENABLED = False`` switches it off.
+
+A report holds: the spider and its arguments, the settings given on the command line, start and
+end times, the exit code and the outcome (``finished``, ``failed (<reason>)``, ``internal
+error``, ``interrupted (<signal>)``), Scrapy's finish reason, the counts of dropped and failed
+articles by reason, up to 100 of them by URL with their reasons, and every stat.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.index import STATE_DIR
 from newsspider.config import ArchiveConfig
+from newsspider.exitcodes import exit_code, outcome
+from newsspider.extensions.outcomes import DROPPED, FAILED, ArticleOutcomes
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+REPORT_SUFFIX = ".json"
 
 
 def _jsonable(value: Any) -> Any:
@@ -35,12 +48,35 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-class RunReport:
-    """Writes ``<REPORT_DIR>/<start>.json`` when the spider closes; stats ``report/written``."""
+def _by_reason(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    return {
+        key.removeprefix(prefix): int(value)
+        for key, value in sorted(stats.items())
+        if key.startswith(prefix) and isinstance(value, int)
+    }
 
-    def __init__(self, crawler: Crawler, folder: Path) -> None:
+
+def prune_reports(folder: Path, keep: int) -> int:
+    """Delete all but the newest ``keep`` reports in ``folder`` (0 keeps all); returns how many
+    were deleted. Report names sort by time."""
+    if keep <= 0:
+        return 0
+    reports = sorted(p for p in folder.glob(f"*{REPORT_SUFFIX}") if p.is_file())
+    removed = 0
+    for old in reports[:-keep]:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+            removed += 1
+    return removed
+
+
+class RunReport:
+    """Writes ``<REPORT_DIR>/<start>.json`` when the spider closes and prunes old reports."""
+
+    def __init__(self, crawler: Crawler, folder: Path, keep: int) -> None:
         self.crawler = crawler
         self.folder = folder
+        self.keep = keep
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
@@ -49,25 +85,45 @@ class RunReport:
         folder = crawler.settings.get("REPORT_DIR") or (
             ArchiveConfig.from_settings(crawler.settings).root / STATE_DIR / "runs"
         )
-        ext = cls(crawler, Path(folder))
+        ext = cls(crawler, Path(folder), crawler.settings.getint("REPORT_KEEP", 100))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
+
+    def _given_settings(self) -> dict[str, Any]:
+        settings = self.crawler.settings
+        given = SETTINGS_PRIORITIES["cmdline"]
+        return {
+            name: _jsonable(settings[name])
+            for name in sorted(settings.attributes)
+            if (settings.getpriority(name) or 0) >= given
+        }
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         assert stats is not None
         values = stats.get_stats()
         start = values.get("start_time") or datetime.now(UTC)
+        examples = ArticleOutcomes.of(self.crawler).examples
         report = {
             "spider": spider.name,
+            "arguments": dict(getattr(spider, "arguments", {})),
+            "settings": self._given_settings(),
+            "start_time": _jsonable(start),
+            "finish_time": _jsonable(values.get("finish_time") or datetime.now(UTC)),
+            "exit_code": exit_code(values),
+            "outcome": outcome(values),
             "finish_reason": reason,
+            "dropped": _by_reason(values, DROPPED),
+            "failed": _by_reason(values, FAILED),
+            "not_archived": [{"url": e.url, "kind": e.kind, "reason": e.reason} for e in examples],
             "stats": {key: _jsonable(value) for key, value in sorted(values.items())},
         }
-        name = start.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + ".json"
+        name = start.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + REPORT_SUFFIX
         path = self.folder / name
         data = json.dumps(report, ensure_ascii=False, indent=1).encode()
         try:
             write_atomic(path, data)
+            prune_reports(self.folder, self.keep)
         except OSError as exc:
             logger.error("Could not write the run report %s: %s", path, exc)
             return

@@ -5,24 +5,23 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsspider.archive import lock
 from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
+from newsspider.archive.history import keep_version
 from newsspider.archive.index import (
     GONE,
     LIVE,
-    STATE_DIR,
     ArchiveIndex,
     IndexRow,
     now_iso,
     remove_stale_temp_files,
     to_unix,
 )
-from newsspider.archive.naming import POST_SUFFIX
 from newsspider.archive.paths import PostPaths
+from newsspider.archive.repair import repair_index
 from newsspider.config import ArchiveConfig
 from newsspider.exporters import HexoPostExporter
 from newsspider.items import ArticleCheck, ArticleItem
@@ -33,8 +32,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-HISTORY_DIR = "history"
 
 
 def sha256_of(path: Path) -> str | None:
@@ -99,6 +96,11 @@ class ArchiveWriterPipeline:
         if recovered:
             self.stats.inc_value("archive/recovered", recovered)
             logger.info("Indexed %d post(s) an interrupted run wrote", recovered)
+        repairs = repair_index(self.index, root, fsync=self.config.fsync)
+        for line in repairs:
+            logger.warning("Repaired the index: %s", line)
+        if repairs:
+            self.stats.inc_value("archive/repaired", len(repairs))
         self.paths = PostPaths(root, self._owner_of)
         logger.info(
             "Archive: %s (body: %s, %d articles indexed)",
@@ -133,7 +135,7 @@ class ArchiveWriterPipeline:
     def _record_check(self, check: ArticleCheck) -> None:
         assert self.index is not None
         if self.index.get(check.url) is None:
-            return
+            return  # spiders check rows by the URL the index holds
         changes: dict[str, Any] = {"last_checked": now_iso()}
         if check.etag:
             changes["etag"] = check.etag
@@ -153,7 +155,8 @@ class ArchiveWriterPipeline:
     async def _write(self, item: ArticleItem) -> None:
         assert self.index is not None and self.paths is not None
         assert item.title is not None and item.date is not None
-        known = self.index.get(item.url)
+        known = self.index.find(item.url, item.docid)
+        url = known.url if known is not None else item.url  # one row per article
         if known is not None:
             relative = known.path
         else:
@@ -173,7 +176,7 @@ class ArchiveWriterPipeline:
             previous = None
         checked = now_iso()
         row = IndexRow(
-            url=item.url,
+            url=url,
             docid=item.docid,
             channel=item.channel,
             path=relative,
@@ -216,9 +219,5 @@ class ArchiveWriterPipeline:
         item.post_path = relative
 
     def _keep_history(self, relative: str, previous: bytes) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        digest = hashlib.sha256(previous).hexdigest()[:12]
-        folder = self.config.root / STATE_DIR / HISTORY_DIR / relative.removesuffix(POST_SUFFIX)
-        target = folder / f"{stamp}-{digest}{POST_SUFFIX}"
-        write_atomic(target, previous, fsync=self.config.fsync)
+        keep_version(self.config.root, relative, previous, fsync=self.config.fsync)
         self.stats.inc_value("archive/history")

@@ -16,7 +16,8 @@ _ISO_SPACE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)$")
 
 
 def from_unix(value: object) -> datetime | None:
-    """A UTC datetime from unix seconds given as int, float or numeric string; else None."""
+    """A UTC datetime from unix seconds given as int, float or numeric string; else None
+    (also for values of any other type, and numbers of any size outside 1970..2242)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -25,7 +26,7 @@ def from_unix(value: object) -> datetime | None:
             return None
     try:
         seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not 0 < seconds < 2**33:
         return None

@@ -2,7 +2,9 @@
 
 The API answers JSON (sometimes wrapped as JSONP) shaped like
 ``{"result": {"status": {"code": 0, "msg": "succ"}, "total": N, "data": [item, ...]}}``.
-Numbers may arrive as strings, ``img`` as ``{}`` or ``[]``; nothing here trusts a type.
+Numbers may arrive as strings, ``img`` as ``{}`` or ``[]``; nothing here trusts a type or a
+size: whatever the answer holds, :func:`parse_roll` returns a page or raises ``RollError``, and a
+bad item costs that item only.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from newsspider.sina.dates import from_unix
-from newsspider.sina.urls import canonical_article_url, is_sina_host
+from newsspider.sina.text import repair_text
+from newsspider.sina.urls import NotSinaUrl, article_docid, canonical_article_url
 
 _JSONP = re.compile(
     r"^\s*(?:try\s*\{)?\s*[\w$.]+\s*\((?P<body>.*)\)\s*;?\s*(?:\}\s*catch\s*\(\s*\w+\s*\)\s*\{\s*\}\s*;?)?\s*$",
@@ -33,7 +35,11 @@ class RollError(ValueError):
 
 @dataclass(frozen=True)
 class RollEntry:
-    """One usable roll item: an article the roll lists."""
+    """One usable roll item: an article the roll lists.
+
+    ``url`` is the article's canonical URL (:func:`canonical_article_url`); ``docid`` the id
+    the article is known by (:func:`article_docid`), or None.
+    """
 
     url: str
     title: str
@@ -45,11 +51,12 @@ class RollEntry:
 
 @dataclass
 class RollPage:
-    """One parsed roll answer: usable entries and the items that were rejected, with reasons."""
+    """One parsed roll answer: usable entries, the items that were rejected (with reasons),
+    and the URLs of entries whose text had to be repaired (:func:`repair_text`)."""
 
     entries: list[RollEntry]
-    total: int | None
     rejected: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -62,24 +69,38 @@ def _text(value: Any) -> str | None:
 
 
 def _int(value: Any) -> int | None:
+    """A whole number from an int, a float or a numeric string; None for anything else,
+    including numbers too large for a float (``status.code`` of 400 digits)."""
     text = _text(value)
     if text is None:
         return None
     try:
-        return int(float(text))
+        return int(text)
     except ValueError:
+        pass
+    try:
+        return int(float(text))
+    except (ValueError, OverflowError):
         return None
+
+
+def _json(text: str) -> Any:
+    # Deeply nested JSON exhausts the parser's recursion, not the memory: a RecursionError.
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise RollError("bad_json", "answer is nested too deep") from None
 
 
 def _load(text: str) -> Any:
     try:
-        return json.loads(text)
+        return _json(text)
     except ValueError:
         pass
     match = _JSONP.match(text)
     if match:
         try:
-            return json.loads(match.group("body"))
+            return _json(match.group("body"))
         except ValueError as exc:
             raise RollError("bad_json", f"JSONP body is not valid JSON: {exc}") from None
     stripped = text.lstrip()
@@ -88,30 +109,41 @@ def _load(text: str) -> Any:
     raise RollError("bad_json", "answer is not valid JSON (truncated or garbled)")
 
 
+# How a refused item URL is counted: tricks that would reach another host are off-site.
+_URL_REASONS = {"not_a_url": "bad_url", "bad_scheme": "bad_url"}
+
+
 def parse_entry(item: Any) -> RollEntry | str:
-    """A ``RollEntry`` from one raw item, or the reason it cannot be used."""
+    """A ``RollEntry`` from one raw item, or the reason it cannot be used (``no_url``,
+    ``bad_url``, ``off_site_url``, ``no_title``, ``not_an_object``)."""
     if not isinstance(item, dict):
         return "not_an_object"
     url = _text(item.get("url"))
     if url is None:
         return "no_url"
-    url = canonical_article_url(url)
-    if not url.startswith(("https://", "http://")):
-        return "bad_url"
-
-    if not is_sina_host(urlsplit(url).hostname):
-        return "off_site_url"
+    try:
+        url = canonical_article_url(url)
+    except NotSinaUrl as exc:
+        return _URL_REASONS.get(exc.reason, "off_site_url")
     title = _text(item.get("title"))
     if title is None:
         return "no_title"
     return RollEntry(
         url=url,
         title=title,
-        docid=_text(item.get("docid")),
+        docid=article_docid(url, _text(item.get("docid"))),
         intime=from_unix(item.get("intime")),
         mtime=from_unix(item.get("mtime")),
         media_name=_text(item.get("media_name")),
     )
+
+
+def _repaired(entry: RollEntry) -> RollEntry | None:
+    """``entry`` with its text repaired, or None when nothing needed repair."""
+    title, media = repair_text(entry.title), repair_text(entry.media_name)
+    if title == entry.title and media == entry.media_name:
+        return None
+    return RollEntry(entry.url, title or "", entry.docid, entry.intime, entry.mtime, media)
 
 
 def parse_roll(text: str) -> RollPage:
@@ -134,13 +166,17 @@ def parse_roll(text: str) -> RollPage:
         data = []
     if not isinstance(data, list):
         raise RollError("bad_envelope", "'data' is not a list")
-    page = RollPage(entries=[], total=_int(result.get("total")))
+    page = RollPage(entries=[])
     for item in data:
         entry = parse_entry(item)
         if isinstance(entry, str):
             page.rejected.append(entry)
-        else:
-            page.entries.append(entry)
+            continue
+        repaired = _repaired(entry)
+        if repaired is not None:
+            page.repaired.append(entry.url)
+            entry = repaired
+        page.entries.append(entry)
     return page
 
 

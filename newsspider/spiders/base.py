@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
-from typing import Any, TypeGuard
+from typing import Any, ClassVar, TypeGuard
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -16,12 +16,20 @@ from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow
-from newsspider.extensions.reachability import FAILED_STAT
-from newsspider.failures import describe_failure
+from newsspider.exitcodes import FAILED_STAT
+from newsspider.extensions.outcomes import ArticleOutcomes
+from newsspider.failures import Refused, describe_failure
 from newsspider.items import ArticleCheck, ArticleItem, article_item
 from newsspider.sina.article import read_article
 from newsspider.sina.roll import RollEntry
-from newsspider.sina.urls import canonical_article_url, non_article_reason
+from newsspider.sina.urls import (
+    SINA_DOMAINS,
+    NotSinaUrl,
+    article_docid,
+    canonical_article_url,
+    docid_from_url,
+    non_article_reason,
+)
 from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 
 logger = logging.getLogger(__name__)
@@ -66,12 +74,42 @@ def conditional_headers(row: IndexRow | None) -> dict[str, str]:
     return headers
 
 
+def _redirected_elsewhere(response: Response, url: str, entry: RollEntry | None) -> str | None:
+    """Why the page a redirect ended on is not the article asked for (a home or channel
+    page, another article), or None when it is (or there was no redirect)."""
+    if not response.meta.get("redirect_urls"):
+        return None
+    if non_article_reason(response.url) is not None:
+        return f"redirected to {response.url}, which is not an article"
+    expected = article_docid(url, entry.docid if entry else None)
+    landed = docid_from_url(response.url)
+    if expected is not None and landed is not None and landed != expected:
+        return f"redirected to {response.url}, another article"
+    return None
+
+
 class ArticleSpider(scrapy.Spider):
-    """Base for spiders that archive Sina articles. Subclasses decide what to fetch."""
+    """Base for spiders that archive Sina articles. Subclasses decide what to fetch.
+
+    An article is its docid: the same docid under several URLs (Sina lists one article under
+    several paths and channels) is fetched once per run, and found in the index whichever URL
+    archived it.
+    """
+
+    # Scrapy's offsite middleware as one more layer: every URL is checked before it becomes a
+    # request, and the download handler refuses any other host whatever produced the request.
+    allowed_domains: ClassVar[list[str]] = list(SINA_DOMAINS)
 
     def __init__(self, **kwargs: Any) -> None:
+        self.arguments = {k: str(v) for k, v in kwargs.items()}  # for the run report
         super().__init__(**kwargs)
         self._seen: set[str] = set()
+        self._seen_docids: set[str] = set()
+
+    @cached_property
+    def outcomes(self) -> ArticleOutcomes:
+        """Where articles that are not archived are counted and logged."""
+        return ArticleOutcomes.of(self.crawler)
 
     @cached_property
     def known(self) -> Any:
@@ -105,20 +143,30 @@ class ArticleSpider(scrapy.Spider):
     def article_request(
         self, url: str, channel: str, entry: RollEntry | None, known: IndexRow | None = None
     ) -> scrapy.Request | None:
-        """The request for an article, or None (counted) for a duplicate or a non-article.
+        """The request for an article, or None (counted) for a duplicate, a non-article or a
+        URL that is not Sina's.
 
-        An article the index knows is asked for conditionally: a 304 costs no parsing.
+        The request goes to the article's canonical URL. Callbacks get the URL the article is
+        known by: the index row's when the index knows it (under this URL or its docid), else
+        the canonical one. An article the index knows is asked for conditionally: a 304 costs
+        no parsing.
         """
-        url = canonical_article_url(url)
-        if url in self._seen:
-            self.stats().inc_value("sina/dropped/duplicate")
+        try:
+            url = canonical_article_url(url)
+        except NotSinaUrl as exc:
+            self.outcomes.dropped(str(url), "off_site_url", f"not a Sina URL ({exc.reason})")
             return None
-        self._seen.add(url)
         reason = non_article_reason(url)
         if reason is not None:
-            self.stats().inc_value(f"sina/dropped/{reason}")
-            logger.info("Skipped %s: %s", url, reason)
+            self.outcomes.dropped(url, reason, f"{reason} (video, slides, live or a front page)")
             return None
+        docid = article_docid(url, entry.docid if entry else None)
+        if url in self._seen or (docid is not None and docid in self._seen_docids):
+            self.stats().inc_value("sina/dropped/duplicate")  # the same article, already asked
+            return None
+        self._seen.add(url)
+        if docid is not None:
+            self._seen_docids.add(docid)
         return scrapy.Request(
             url,
             # Known articles are re-checked on purpose; in the distributed mode the shared
@@ -127,7 +175,7 @@ class ArticleSpider(scrapy.Spider):
             headers=conditional_headers(known),
             callback=self.parse_article,
             errback=self.on_article_error,
-            cb_kwargs={"url": url, "channel": channel, "entry": entry},
+            cb_kwargs={"url": known.url if known else url, "channel": channel, "entry": entry},
             meta={"handle_httpstatus_list": [NOT_MODIFIED]} if known else {},
         )
 
@@ -144,23 +192,20 @@ class ArticleSpider(scrapy.Spider):
                 entry.mtime if entry else None,
             )
             return
-        if response.url != url and non_article_reason(response.url):
-            stats.inc_value("sina/dropped/redirected_off_article")
-            logger.info("Dropped %s: redirected to %s, not an article", url, response.url)
+        elsewhere = _redirected_elsewhere(response, url, entry)
+        if elsewhere is not None:
+            self.outcomes.dropped(url, "not_article_page", elsewhere)
             return
         if not is_html(response):
-            stats.inc_value("sina/dropped/not_html")
-            logger.info("Dropped %s: not an HTML page", url)
+            self.outcomes.dropped(url, "not_html", "not an HTML page")
             return
         if not is_complete_html(response.body):
-            stats.inc_value("sina/dropped/truncated")
-            logger.info("Dropped %s: the page is truncated (no </body> or </html>)", url)
+            self.outcomes.dropped(url, "truncated", "the page is truncated (no </body> or </html>)")
             return
         try:
             page = await self.workers.run(read_article, response.body, response.encoding)
         except WorkerCrashed as exc:  # not indexed: the next run fetches it again
-            stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
-            logger.warning("Not parsed: %s (%s)", url, exc)
+            self.outcomes.failed(url, WORKER_CRASHED, f"not parsed: {exc}")
             return
         stats.inc_value(f"sina/template/{page.template}")
         if page.template == "generic":
@@ -183,8 +228,9 @@ class ArticleSpider(scrapy.Spider):
             if self.known.get(url) is not None:
                 yield ArticleCheck(url, GONE)
                 return
-            self.stats().inc_value("sina/dropped/dead_link")
-            logger.info("Dead link: %s (%s)", url, info.message)
+            self.outcomes.dropped(url, "dead_link", f"dead link ({info.message})")
             return
-        self.stats().inc_value(f"sina/failed/{info.reason}")
-        logger.warning("Request failed: %s (%s)", url, info.message)
+        if isinstance(failure.value, Refused):
+            self.outcomes.dropped(url, info.reason, info.message)
+            return
+        self.outcomes.failed(url, info.reason, info.message)

@@ -11,10 +11,11 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow, to_unix
+from newsspider.exitcodes import FAILED_STAT, INTERNAL_ERROR_STAT
 from newsspider.failures import describe_failure
 from newsspider.params import PARAM_NAMES, CrawlParams
 from newsspider.sina.dates import BEIJING
-from newsspider.sina.roll import RollEntry, RollError, parse_roll, plan_roll_page
+from newsspider.sina.roll import RollEntry, RollError, RollPage, parse_roll, plan_roll_page
 from newsspider.sina.urls import roll_api_url
 from newsspider.spiders.base import ArticleSpider
 
@@ -44,7 +45,12 @@ class SinaFinanceSpider(ArticleSpider):
     Runs are incremental: articles the archive index knows are not fetched again (unless the
     roll says they changed), and without ``-a pages``/``-a since`` a channel is read only until
     a roll page holds nothing new (at most ``SINA_CATCHUP_PAGES`` pages; one page on an empty
-    archive).
+    archive). With ``-a until`` alone, the pages newer than ``until`` are read past (at most
+    ``SINA_CATCHUP_PAGES``) until the window is reached.
+
+    A roll page costs at most itself: whatever it holds, it is counted (``sina/roll/pages`` or
+    ``sina/roll/failed/<reason>``) and the walk goes on to the next page and channel. A channel
+    given up after :data:`MAX_ROLL_FAILURES` unusable pages in a row fails the run.
     """
 
     name = "sina_finance"
@@ -55,6 +61,10 @@ class SinaFinanceSpider(ArticleSpider):
         self.params = CrawlParams.parse(**params)
         self._max_pages: int | None = self.params.pages
         self._catch_up = self.params.pages_given is False and self.params.since is None
+        # -a until alone: read back past the pages newer than the window before counting pages;
+        # the page each channel's window starts on.
+        self._seek_until = self._catch_up and self.params.until is not None
+        self._window_start: dict[int, int] = {}
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
@@ -75,6 +85,9 @@ class SinaFinanceSpider(ArticleSpider):
             self._max_pages = self.settings.getint("SINA_CATCHUP_PAGES", 20)
         yield self._roll_request(0, 1)
 
+    def _catch_up_limit(self) -> int:
+        return self.settings.getint("SINA_CATCHUP_PAGES", 20)
+
     # --- roll ---------------------------------------------------------------------------------
 
     def _roll_request(self, channel_index: int, page: int, failures: int = 0) -> scrapy.Request:
@@ -89,17 +102,39 @@ class SinaFinanceSpider(ArticleSpider):
         )
 
     def _next_roll(
-        self, channel_index: int, page: int, more: bool, failures: int = 0
+        self, channel_index: int, page: int, more: bool, failures: int = 0, *, seeking: bool = False
     ) -> Iterator[scrapy.Request]:
         """The next roll page of this channel, or the first page of the next channel.
 
         Channels are walked one after the other, so an article listed by several channels is
-        archived under the first requested channel that lists it.
+        archived under the first requested channel that lists it. ``seeking``: the page held
+        only entries newer than ``-a until``, so it does not count toward the pages to read.
         """
         pages = self._max_pages
-        if more and (pages is None or page < pages) and failures < MAX_ROLL_FAILURES:
+        read = page - self._window_start.get(channel_index, 1) + 1
+        if seeking:
+            pages, read = self._catch_up_limit(), page
+        if failures >= MAX_ROLL_FAILURES:
+            channel = self.params.channels[channel_index]
+            logger.error(
+                "%s: %d unusable roll pages in a row; the channel is given up for this run",
+                channel.name,
+                failures,
+            )
+            self.stats().inc_value("sina/roll/given_up")
+            self.stats().set_value(FAILED_STAT, "roll_given_up")
+        elif more and (pages is None or read < pages):
             yield self._roll_request(channel_index, page + 1, failures)
-        elif channel_index + 1 < len(self.params.channels):
+            return
+        elif seeking:
+            logger.warning(
+                "%s: roll page %d is still newer than -a until; stopped after "
+                "SINA_CATCHUP_PAGES=%d pages without reaching the window",
+                self.params.channels[channel_index].name,
+                page,
+                pages,
+            )
+        if channel_index + 1 < len(self.params.channels):
             yield self._roll_request(channel_index + 1, 1)
 
     def _roll_failed(
@@ -115,7 +150,6 @@ class SinaFinanceSpider(ArticleSpider):
         self, response: Response, channel_index: int, page: int, failures: int = 0
     ) -> Iterator[scrapy.Request]:
         channel = self.params.channels[channel_index]
-        stats = self.stats()
         try:
             if not isinstance(response, TextResponse):
                 raise RollError("not_text", "answer is not text")
@@ -123,11 +157,37 @@ class SinaFinanceSpider(ArticleSpider):
         except RollError as exc:
             yield from self._roll_failed(channel_index, page, failures, exc.reason, str(exc))
             return
+        try:
+            requests, more, seeking = self._read_roll_page(channel_index, page, roll)
+        except Exception as exc:  # whatever a page holds, it costs that page only
+            self.stats().inc_value(INTERNAL_ERROR_STAT)
+            logger.exception("%s roll page %d could not be read", channel.name, page)
+            yield from self._roll_failed(channel_index, page, failures, "internal_error", repr(exc))
+            return
+        yield from requests
+        yield from self._next_roll(channel_index, page, more, seeking=seeking)
+
+    def _read_roll_page(
+        self, channel_index: int, page: int, roll: RollPage
+    ) -> tuple[list[scrapy.Request], bool, bool]:
+        """The article requests of one parsed roll page, whether older pages may hold more,
+        and whether the page was read past on the way to ``-a until``'s window."""
+        channel = self.params.channels[channel_index]
+        stats = self.stats()
         stats.inc_value("sina/roll/pages")
         stats.inc_value("sina/roll/items", len(roll.entries) + len(roll.rejected))
         for reason in roll.rejected:
             stats.inc_value(f"sina/dropped/roll_{reason}")
             logger.info("%s roll page %d: item skipped (%s)", channel.name, page, reason)
+        for url in roll.repaired:
+            stats.inc_value("sina/roll/repaired")
+            logger.warning(
+                "%s roll page %d: text with invalid characters (lone UTF-16 surrogates) "
+                "repaired with U+FFFD: %s",
+                channel.name,
+                page,
+                url,
+            )
         plan = plan_roll_page(roll.entries, self.params.since, self.params.until)
         if plan.too_new or plan.too_old:
             stats.inc_value("sina/roll/outside_window", plan.too_new + plan.too_old)
@@ -142,25 +202,42 @@ class SinaFinanceSpider(ArticleSpider):
             len(plan.fetch),
             reached,
         )
+        if self._seek_until and channel_index not in self._window_start:
+            if not plan.fetch and plan.too_new == len(roll.entries) > 0:
+                logger.info(
+                    "%s roll page %d is newer than -a until; reading on to reach the window",
+                    channel.name,
+                    page,
+                )
+                return [], True, True
+            self._window_start[channel_index] = page
         known = 0
-        rows = self.known.get_many(entry.url for entry in plan.fetch)
+        requests = []
+        rows = self.known.find_many((entry.url, entry.docid) for entry in plan.fetch)
         for entry in plan.fetch:
-            row = rows.get(entry.url)
-            state = freshness(entry, row)
-            if state == "known":
-                known += 1
+            try:
+                row = rows.get(entry.url)
+                state = freshness(entry, row)
+                if state == "known":
+                    known += 1
+                    continue
+                stats.inc_value(f"sina/roll/{state}")
+                request = self.article_request(entry.url, channel.name, entry, row)
+            except Exception:  # one item costs that item only
+                stats.inc_value(INTERNAL_ERROR_STAT)
+                logger.exception(
+                    "%s roll page %d: item %s could not be read", channel.name, page, entry.url
+                )
                 continue
-            stats.inc_value(f"sina/roll/{state}")
-            request = self.article_request(entry.url, channel.name, entry, row)
             if request is not None:
-                yield request
+                requests.append(request)
         if known:
             stats.inc_value("sina/roll/known", known)
         more = plan.more
         if self._catch_up and plan.fetch and known == len(plan.fetch):
             logger.info("%s roll page %d is already archived; caught up", channel.name, page)
             more = False
-        yield from self._next_roll(channel_index, page, more)
+        return requests, more, False
 
     # --- failures -----------------------------------------------------------------------------
 

@@ -1,0 +1,56 @@
+"""Exit codes of ``scrapy crawl`` and ``scrapy refresh``, and how a run's stats decide them.
+
+One function, :func:`exit_code`, reads what a run recorded in its stats; the crawl command exits
+with it and the run report records it, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+OK: Final = 0
+"""The run did its work."""
+FAILED: Final = 1
+"""The run started but its work was not done: Sina unreachable, too many errors, extraction
+drift, a channel given up, a distributed run left incomplete."""
+USAGE: Final = 2
+"""A bad argument or setting (one ``scrapy: error:`` line); nothing was done."""
+INTERNAL_ERROR: Final = 70
+"""An unexpected exception in newsspider's own code (EX_SOFTWARE); the log has its traceback."""
+LOCKED: Final = 75
+"""Another run holds the archive lock (EX_TEMPFAIL); nothing was done."""
+INTERRUPTED: Final = {"SIGINT": 130, "SIGTERM": 143}
+"""Stopped by a signal before it finished (128 + the signal's number)."""
+
+FAILED_STAT: Final = "newsspider/run_failed"
+"""Set (to a short reason) by whatever finds that the run's work was not done."""
+INTERRUPTED_STAT: Final = "newsspider/interrupted"
+"""The name of the signal that stopped the run."""
+INTERNAL_ERROR_STAT: Final = "sina/failed/internal_error"
+"""Unexpected exceptions in callbacks and pipelines, counted."""
+
+
+def exit_code(stats: Mapping[str, Any]) -> int:
+    """The exit code of a run that started, from its stats: interrupted, then internal error,
+    then failed, else 0."""
+    signal = stats.get(INTERRUPTED_STAT)
+    if signal:
+        return INTERRUPTED.get(str(signal), FAILED)
+    if stats.get(INTERNAL_ERROR_STAT):
+        return INTERNAL_ERROR
+    if stats.get(FAILED_STAT):
+        return FAILED
+    return OK
+
+
+def outcome(stats: Mapping[str, Any]) -> str:
+    """A word for the run's end, for reports and summary lines: ``finished``, ``failed
+    (<reason>)``, ``internal error`` or ``interrupted (<signal>)``."""
+    signal = stats.get(INTERRUPTED_STAT)
+    if signal:
+        return f"interrupted ({signal})"
+    if stats.get(INTERNAL_ERROR_STAT):
+        return "internal error"
+    reason = stats.get(FAILED_STAT)
+    return f"failed ({reason})" if reason else "finished"

@@ -1,0 +1,64 @@
+"""Redirects that stay on Sina and never loop silently.
+
+Scrapy's redirect middlewares, with two rules added where a redirect is decided:
+
+* a redirect (HTTP or meta refresh) to a URL that is not Sina's (``sina_url`` refuses it) is not
+  followed: the request fails with :class:`~newsspider.failures.RedirectedOffSite`, which the
+  spider counts as ``sina/dropped/redirected_off_site``;
+* a redirect back to a URL the chain already visited (A → A, A → A?x → A) is followed (a page that
+  sets a cookie and redirects to itself works), past the duplicate filter that would drop it
+  without a word; a chain that keeps looping until ``REDIRECT_MAX_TIMES`` fails with
+  :class:`~newsspider.failures.RedirectLoop` (``redirect_loop``), a long one that does not with
+  :class:`~newsspider.failures.TooManyRedirects`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.redirect import (
+    BaseRedirectMiddleware,
+    MetaRefreshMiddleware,
+    RedirectMiddleware,
+)
+from scrapy.exceptions import IgnoreRequest
+
+from newsspider.failures import RedirectedOffSite, RedirectLoop, TooManyRedirects
+from newsspider.sina.urls import NotSinaUrl, sina_url
+
+
+def _sina_redirect(
+    middleware: BaseRedirectMiddleware, redirected: Request, request: Request, reason: Any
+) -> Request:
+    try:
+        sina_url(redirected.url)
+    except NotSinaUrl:
+        raise RedirectedOffSite(
+            f"redirected to {redirected.url}, not a Sina URL ({reason})"
+        ) from None
+    chain = [*request.meta.get("redirect_urls", []), request.url]
+    loops = redirected.url in chain
+    try:
+        followed = BaseRedirectMiddleware._redirect(middleware, redirected, request, reason)
+    except IgnoreRequest:
+        if loops or len(set(chain)) < len(chain):
+            raise RedirectLoop(f"redirects in a loop ({' -> '.join(chain)})") from None
+        raise TooManyRedirects(f"more than {middleware.max_redirect_times} redirects") from None
+    if loops:
+        followed.dont_filter = True
+    return followed
+
+
+class SinaRedirectMiddleware(RedirectMiddleware):
+    """HTTP redirects (see the module docstring)."""
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        return _sina_redirect(self, redirected, request, reason)
+
+
+class SinaMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """``<meta http-equiv=refresh>`` redirects (see the module docstring)."""
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        return _sina_redirect(self, redirected, request, reason)
