@@ -15,9 +15,13 @@ ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
 WORKER_TASK_TIMEOUT = 60  # seconds a worker may spend on one task before it is killed (0: no limit)
+PROGRESS_ENABLED = True  # progress lines and the summary line
 PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
+# RUN_MAX_ERROR_RATIO = 1 with a large RUN_MAX_ERRORS switches the threshold off.
+RUN_MAX_FALLBACK_RATIO = 0.2  # the fallback threshold: a number from 0 to 1 ...
+RUN_FALLBACK_MIN_PAGES = 10  # ... and the pages (1 or more) it needs
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 REPORT_KEEP = 100  # reports kept in REPORT_DIR, the newest; 0 keeps every one
@@ -61,6 +65,8 @@ NEWSSPIDER_DISTRIBUTED = False  # workers share a Redis queue; one sina_writer w
 NEWSSPIDER_REDIS_PREFIX = "newsspider"  # Redis keys of this archive's crawls
 NEWSSPIDER_WRITER_WAIT = 60  # seconds a worker waits for the writer to be up
 NEWSSPIDER_WRITER_IDLE = 60  # seconds the writer waits for a run to begin
+NEWSSPIDER_HEARTBEAT = 1  # seconds between a worker's heartbeats ...
+NEWSSPIDER_WORKER_TIMEOUT = 5  # ... and how long a silent worker counts as alive
 LOG_FORMATTER = "newsspider.logformatter.NewsLogFormatter"
 
 # --- Politeness (real Sina hosts) ---------------------------------------------------------

@@ -1,10 +1,24 @@
-"""Project settings: politeness for the real Sina hosts, none for a mirror."""
+"""Project settings: politeness for the real Sina hosts, none for a mirror; every setting
+validated at start."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from scrapy import Spider
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+from scrapy.utils.test import get_crawler
 
 from newsspider.addons import DistributedAddon, PolitenessAddon
+from newsspider.config import SETTINGS, ConfigError, validate_settings
+from newsspider.extensions.health import ErrorThreshold
+from newsspider.extensions.reachability import FAILED_STAT
+
+from conftest import REPO
 
 
 def applied(**cmdline):
@@ -73,3 +87,193 @@ def test_the_distributed_writer_runs_the_single_process_pipelines_and_publishes(
     assert "newsspider.pipelines.body.BodyPipeline" in pipelines
     assert "newsspider.pipelines.publish.KnowledgePublisherPipeline" in pipelines
     assert "redis" not in str(settings.get("SCHEDULER")).lower()
+
+
+# --- every setting validated at start ------------------------------------------------------
+
+README = REPO / "README.md"
+SETTINGS_MODULE = REPO / "newsspider" / "settings.py"
+OUR_PREFIXES = ("ARCHIVE_", "SINA_", "PROGRESS_", "RUN_", "REPORT_", "WORKER_", "NEWSSPIDER_")
+
+
+def readme_settings() -> list[str]:
+    """The names in the first column of every README table whose header is ``| setting |``."""
+    names: list[str] = []
+    in_table = False
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| setting |"):
+            in_table = True
+        elif not line.startswith("|"):
+            in_table = False
+        elif in_table and not line.startswith("| ---"):
+            first = line.split("|")[1]
+            names += re.findall(r"`([A-Z][A-Z0-9_]+)`", first)
+    return names
+
+
+# Each setting: values it takes, values it refuses (as `-s NAME=VALUE` gives them, plus some
+# Python values settings.py could hold).
+FLAG = (["True", "False", "true", "false", "1", "0", True, 0], ["maybe", "yes", "2", "", " 1"])
+SECONDS = (["0", "2.5", "60", 0, 1.5], ["abc", "-5", "-0.1", "nan", "inf", ""])
+POSITIVE_SECONDS = (["0.1", "5", 1], ["0", "-1", "abc", ""])
+RATIO = (["0", "0.5", "1", 1, 0.25], ["2", "-0.1", "1.01", "abc", "nan", ""])
+CASES: dict[str, tuple[list[object], list[object]]] = {
+    "ARCHIVE_DIR": (["output", "/srv/archive", "~/a"], ["", "  ", "a\0b"]),
+    "ARCHIVE_BODY": (["clean", "verbatim", "Clean"], ["fancy", ""]),
+    "ARCHIVE_AUTHOR": (["site", "source"], ["me", ""]),
+    "ARCHIVE_FSYNC": FLAG,
+    "ARCHIVE_LOCK_WAIT": SECONDS,
+    "ARCHIVE_INDEX_BATCH": (["1", "100", 5], ["0", "-1", "1.5", "abc", "", True]),
+    "ARCHIVE_INDEX_BATCH_SECONDS": SECONDS,
+    "SINA_CATCHUP_PAGES": (["1", "20"], ["abc", "0", "-3", "2.5", ""]),
+    "SINA_MIRROR": (
+        ["", "http://127.0.0.1:8000", "https://m.example/"],
+        ["127.0.0.1:8000", "ftp://x"],
+    ),
+    "SINA_REACHABILITY_ENABLED": FLAG,
+    "PROGRESS_INTERVAL": SECONDS,
+    "PROGRESS_ENABLED": FLAG,
+    "RUN_MAX_ERRORS": (["0", "50", "1000000"], ["abc", "-1", "0.5", ""]),
+    "RUN_MAX_ERROR_RATIO": RATIO,
+    "RUN_MAX_FALLBACK_RATIO": RATIO,
+    "RUN_FALLBACK_MIN_PAGES": (["1", "10"], ["0", "-1", "abc", ""]),
+    "REPORT_ENABLED": FLAG,
+    "REPORT_DIR": (["", "/var/reports", "runs"], ["a\0b"]),
+    "REPORT_KEEP": (["0", "100"], ["-1", "abc", "1.5", ""]),
+    "WORKER_PROCESSES": (["auto", "AUTO", "0", "3", " 2 "], ["many", "-1", "1.5", ""]),
+    "WORKER_TASK_TIMEOUT": SECONDS,
+    "CONCURRENT_ITEMS": (["1", "4", "100"], ["0", "-4", "abc", ""]),
+    "NEWSSPIDER_DISTRIBUTED": FLAG,
+    "REDIS_URL": (
+        ["redis://127.0.0.1:6379/0", "rediss://u:p@host:6380", "unix:///run/redis.sock"],
+        ["http://host:6379", "localhost:6379", "redis://", "unix://"],
+    ),
+    "NEWSSPIDER_REDIS_PREFIX": (["newsspider", "archive2"], ["", "  "]),
+    "NEWSSPIDER_WRITER_WAIT": SECONDS,
+    "NEWSSPIDER_WRITER_IDLE": SECONDS,
+    "NEWSSPIDER_HEARTBEAT": POSITIVE_SECONDS,
+    "NEWSSPIDER_WORKER_TIMEOUT": POSITIVE_SECONDS,
+}
+
+
+def with_setting(tmp_path: Path, name: str, value: object) -> Settings:
+    settings = Settings(get_project_settings().copy_to_dict(), priority="project")
+    settings.set("ARCHIVE_DIR", str(tmp_path), priority="cmdline")
+    settings.set("REDIS_URL", "redis://127.0.0.1:6379/0", priority="cmdline")
+    settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def test_every_documented_setting_is_validated_and_tested():
+    documented = readme_settings()
+    assert "ARCHIVE_DIR" in documented and "NEWSSPIDER_WORKER_TIMEOUT" in documented
+    validated = [name for name, _ in SETTINGS]
+    assert len(validated) == len(set(validated))
+    assert set(documented) <= set(validated), "a README setting has no row in config.SETTINGS"
+    assert set(CASES) == set(validated), "every row of config.SETTINGS has test values"
+
+
+def test_every_setting_of_settings_py_is_validated():
+    defined = re.findall(r"^([A-Z][A-Z0-9_]+) = ", SETTINGS_MODULE.read_text(), re.MULTILINE)
+    ours = {name for name in defined if name.startswith(OUR_PREFIXES)}
+    assert ours - {name for name, _ in SETTINGS} == set()
+
+
+GOOD = [(name, value) for name, (good, _) in CASES.items() for value in good]
+BAD = [(name, value) for name, (_, bad) in CASES.items() for value in bad]
+
+
+@pytest.mark.parametrize(("name", "value"), GOOD)
+def test_good_values_are_accepted(tmp_path, name, value):
+    validate_settings(with_setting(tmp_path, name, value))
+
+
+@pytest.mark.parametrize(("name", "value"), BAD)
+def test_bad_values_are_refused_in_one_line_naming_setting_value_and_what_is_valid(
+    tmp_path, name, value
+):
+    with pytest.raises(ConfigError) as caught:
+        validate_settings(with_setting(tmp_path, name, value))
+    message = str(caught.value)
+    assert message.startswith(f"{name}=")
+    assert repr(str(value).strip().rstrip("/") if name == "SINA_MIRROR" else value) in message
+    assert "use " in message or " like " in message
+    assert "\n" not in message
+
+
+def test_distributed_mode_needs_redis_url(tmp_path):
+    settings = with_setting(tmp_path, "NEWSSPIDER_DISTRIBUTED", "1")
+    settings.set("REDIS_URL", "", priority="cmdline")
+    with pytest.raises(ConfigError, match="NEWSSPIDER_DISTRIBUTED needs REDIS_URL"):
+        validate_settings(settings)
+    settings.set("NEWSSPIDER_DISTRIBUTED", "0", priority="cmdline")
+    validate_settings(settings)
+
+
+def test_the_project_defaults_are_valid():
+    validate_settings(Settings(get_project_settings().copy_to_dict(), priority="project"))
+
+
+def scrapy_as_installed(*args: str) -> subprocess.CompletedProcess[str]:
+    """A scrapy command as the ``scrapy`` script runs it (its messages say ``scrapy:``)."""
+    launcher = "import sys; from scrapy.cmdline import execute; sys.argv[0] = 'scrapy'; execute()"
+    return subprocess.run(
+        [sys.executable, "-c", launcher, *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "SINA_CATCHUP_PAGES=abc",
+        "PROGRESS_INTERVAL=-5",
+        "REPORT_ENABLED=maybe",
+        "RUN_MAX_ERROR_RATIO=2",
+        "ARCHIVE_INDEX_BATCH=0",
+    ],
+)
+def test_a_bad_setting_stops_scrapy_crawl_with_one_line_and_exit_2(tmp_path, setting):
+    archive = tmp_path / "a"
+    name, value = setting.split("=")
+    result = scrapy_as_installed(
+        "crawl",
+        "sina_finance",
+        "-s",
+        f"ARCHIVE_DIR={archive}",
+        "-s",
+        "SINA_MIRROR=http://127.0.0.1:9",
+        "-s",
+        setting,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("scrapy: error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert errors[0].startswith(f"scrapy: error: {name}={value!r} is not valid; use ")
+    assert "Traceback" not in result.stderr
+    assert not archive.exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "fails"),
+    [
+        ({}, True),
+        ({"RUN_MAX_ERRORS": "1000000"}, True),  # the share still counts
+        ({"RUN_MAX_ERROR_RATIO": "1"}, True),  # the count still counts
+        ({"RUN_MAX_ERRORS": "1000000", "RUN_MAX_ERROR_RATIO": "1"}, False),  # off
+        ({"RUN_MAX_ERRORS": "0", "RUN_MAX_ERROR_RATIO": "0"}, True),
+    ],
+)
+def test_the_error_threshold_is_switched_off_by_a_ratio_of_1_and_a_large_count(settings, fails):
+    crawler = get_crawler(Spider, settings)
+    threshold = ErrorThreshold.from_crawler(crawler)
+    assert crawler.stats is not None
+    crawler.stats.set_value("downloader/request_count", 100)
+    crawler.stats.set_value("sina/failed/http_503", 100)  # every request failed
+    threshold.spider_closed(Spider("s"), "finished")
+    assert (crawler.stats.get_value(FAILED_STAT) == "too_many_errors") is fails

@@ -1,7 +1,9 @@
 """``scrapy archive_index``: the archive index against the posts on disk.
 
-Lists posts on disk that are not indexed, index rows whose post is missing, and counts by
-channel. Exit code 0 when they agree, 1 when they do not. ``--json`` prints the report as JSON.
+Lists posts on disk that are not indexed, index rows whose post is missing, posts that several
+index rows claim, posts whose bytes do not match their row's sha256, and counts by channel.
+Exit code 0 when index and files agree, 1 when they do not, 75 when a run holds the archive
+(what it has half written is no difference). ``--json`` prints the report as JSON.
 """
 
 from __future__ import annotations
@@ -9,16 +11,66 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from newsspider.archive.audit import audit
+from newsspider.archive import lock
+from newsspider.archive.audit import AuditReport, IndexSnapshot, compare
 from newsspider.archive.index import ArchiveIndex
 from newsspider.config import ArchiveConfig, ConfigError
+from newsspider.exitcodes import LOCKED
 
 SHOWN = 20
+
+
+class ArchiveBusy(Exception):
+    """A run holds, or took during the check, the archive lock."""
+
+
+def _holder(root: Path) -> str:
+    """What the lock file says about its holder (``newsspider pid … since …``)."""
+    try:
+        return lock.lock_path(root).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
+def check_archive(root: Path) -> AuditReport:
+    """The audit of the archive at ``root``, taken while no run writes it.
+
+    The lock is taken without waiting, and only while the index is read: the long part,
+    reading and hashing every post, runs without it, so a crawl that starts meanwhile is not
+    turned away. Every run that takes the lock writes its pid into the lock file, so the file
+    still naming this check afterwards proves no run wrote in between. Raises ``ArchiveBusy``
+    when one holds the lock, or took it during the check.
+    """
+    try:
+        lock.acquire(root)
+    except lock.ArchiveLockedError:
+        raise ArchiveBusy(
+            f"the archive {root} is in use by {_holder(root) or 'another process'}; "
+            "check it again when that run is done"
+        ) from None
+    try:
+        mark = _holder(root)
+        index = ArchiveIndex(root)
+        try:
+            snapshot = IndexSnapshot.read(index)
+        finally:
+            index.close()
+    finally:
+        lock.release(root)
+    report = compare(root, snapshot)
+    if _holder(root) != mark:
+        raise ArchiveBusy(
+            f"a run began writing the archive {root} during the check; "
+            "check it again when that run is done"
+        )
+    return report
 
 
 class Command(ScrapyCommand):
@@ -42,27 +94,36 @@ class Command(ScrapyCommand):
             raise UsageError(str(exc), print_help=False) from None
         if not config.root.is_dir():
             raise UsageError(f"no archive at {config.root}", print_help=False)
-        index = ArchiveIndex(config.root)
         try:
-            report = audit(config.root, index)
-        finally:
-            index.close()
+            report = check_archive(config.root)
+        except ArchiveBusy as exc:
+            print(f"newsspider: {exc}", file=sys.stderr)
+            self.exitcode = LOCKED
+            return
         if opts.json:
             print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=1))
         else:
             print(f"archive: {config.root}")
-            print(f"posts on disk: {report.posts_on_disk}; indexed articles: {report.indexed}")
-            for title, paths in (
-                ("posts on disk not indexed", report.unindexed_posts),
-                ("index rows whose post is missing", report.missing_files),
-            ):
-                print(f"{title}: {len(paths)}")
-                for path in paths[:SHOWN]:
-                    print(f"  {path}")
-                if len(paths) > SHOWN:
-                    print(f"  … and {len(paths) - SHOWN} more (--json lists all)")
-            print("by channel:")
-            for channel, statuses in sorted(report.by_channel.items()):
-                detail = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
-                print(f"  {channel}: {detail}")
+            print(render(report))
         self.exitcode = 0 if report.consistent else 1
+
+
+def render(report: AuditReport) -> str:
+    """The report as text: the same sections as the JSON, at most ``SHOWN`` paths each."""
+    lines = [f"posts on disk: {report.posts_on_disk}; indexed articles: {report.indexed}"]
+    shared = [f"{path}: {', '.join(urls)}" for path, urls in report.duplicate_rows.items()]
+    for title, entries in (
+        ("posts on disk not indexed", report.unindexed_posts),
+        ("index rows whose post is missing", report.missing_files),
+        ("posts claimed by several index rows", shared),
+        ("posts whose bytes differ from their index row (sha256)", report.hash_mismatches),
+    ):
+        lines.append(f"{title}: {len(entries)}")
+        lines += [f"  {entry}" for entry in entries[:SHOWN]]
+        if len(entries) > SHOWN:
+            lines.append(f"  … and {len(entries) - SHOWN} more (--json lists all)")
+    lines.append("by channel:")
+    for channel, statuses in sorted(report.by_channel.items()):
+        detail = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+        lines.append(f"  {channel}: {detail}")
+    return "\n".join(lines)

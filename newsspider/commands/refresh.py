@@ -5,14 +5,25 @@
     scrapy refresh --older-than 30
 
 Runs the ``sina_refresh`` spider on the archive index, with conditional requests; a 304 costs
-no parsing. Ends with a summary line: checked / updated / unchanged / gone / failed.
+no parsing. Ends with a summary line: checked / updated / unchanged / gone / failed. An
+``ARCHIVE_DIR`` without an index (missing, mistyped, never crawled) is a usage error (exit 2):
+there is nothing to refresh, and a scheduler must not read that as success.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from scrapy.exceptions import UsageError
+
+from newsspider.archive.index import INDEX_NAME, STATE_DIR
 from newsspider.commands.crawl import Command as CrawlCommand
+from newsspider.config import (
+    ArchiveConfig,
+    ConfigError,
+    is_distributed_worker,
+    validate_settings,
+)
 
 
 class Command(CrawlCommand):
@@ -45,4 +56,26 @@ class Command(CrawlCommand):
         opts.spargs.update({k: v for k, v in selection.items() if v is not None})
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        self._check_index()
         super().run(["sina_refresh", *args], opts)
+
+    def _check_index(self) -> None:
+        """Stop with a usage error unless ``ARCHIVE_DIR`` holds an archive index; checked
+        before the crawl command creates anything (its lock) in that folder. Distributed
+        workers are exempt: they learn the archive from the writer, not from a local index."""
+        assert self.settings is not None
+        try:
+            validate_settings(self.settings)  # first: a bad value is named as such
+        except ConfigError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        if is_distributed_worker(self.settings):
+            return
+        root = ArchiveConfig.from_settings(self.settings).root
+        index = root / STATE_DIR / INDEX_NAME
+        if not root.is_dir():
+            raise UsageError(f"no archive at {root}; nothing to refresh", print_help=False)
+        if not index.is_file():
+            raise UsageError(
+                f"no archive index at {index}; nothing to refresh (a crawl builds the index)",
+                print_help=False,
+            )

@@ -6,7 +6,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
 
 from newsspider.extensions.reachability import FAILED_STAT
 
@@ -23,7 +22,11 @@ class ErrorThreshold:
     """At the end of a run, counts failed requests and unusable roll pages (not dropped
     articles: a dead link is an answer). More than ``RUN_MAX_ERRORS``, or more than
     ``RUN_MAX_ERROR_RATIO`` of all requests, logs one line and marks the run failed
-    (``scrapy crawl`` exits 1)."""
+    (``scrapy crawl`` exits 1).
+
+    Both settings are valid when it reads them (``validate_settings``: a whole number from 0, a
+    number from 0 to 1). No share of requests can pass 1, so ``RUN_MAX_ERROR_RATIO=1`` with a
+    large ``RUN_MAX_ERRORS`` switches the threshold off."""
 
     def __init__(self, crawler: Crawler, max_errors: int, max_ratio: float) -> None:
         self.crawler = crawler
@@ -33,11 +36,11 @@ class ErrorThreshold:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ErrorThreshold:
         settings = crawler.settings
-        max_errors = settings.getint("RUN_MAX_ERRORS", 50)
-        max_ratio = settings.getfloat("RUN_MAX_ERROR_RATIO", 0.5)
-        if max_errors < 0 and max_ratio < 0:
-            raise NotConfigured
-        ext = cls(crawler, max_errors, max_ratio)
+        ext = cls(
+            crawler,
+            settings.getint("RUN_MAX_ERRORS", 50),
+            settings.getfloat("RUN_MAX_ERROR_RATIO", 0.5),
+        )
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -47,8 +50,8 @@ class ErrorThreshold:
         values = stats.get_stats()
         errors = sum(int(v) for k, v in values.items() if k.startswith(ERROR_PREFIXES))
         requests = int(values.get("downloader/request_count", 0))
-        over_count = 0 <= self.max_errors < errors
-        over_ratio = requests > 0 and 0 <= self.max_ratio < errors / requests
+        over_count = errors > self.max_errors
+        over_ratio = requests > 0 and errors / requests > self.max_ratio
         if not (over_count or over_ratio) or stats.get_value(FAILED_STAT):
             return
         logger.error(

@@ -50,7 +50,8 @@ def describe(stats: dict[str, Any]) -> str:
 
 class Progress:
     """Logs a progress line every ``PROGRESS_INTERVAL`` seconds (0: never) and one summary
-    line when the spider closes."""
+    line when the spider closes; ``PROGRESS_ENABLED=False`` switches both off. The settings
+    are valid when it reads them (``validate_settings``)."""
 
     def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
