@@ -4,6 +4,7 @@ disagreement between the index and the posts found."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -185,3 +186,32 @@ def test_the_lock_is_free_while_posts_are_hashed_and_a_run_then_voids_the_check(
     with pytest.raises(archive_index_command.ArchiveBusy, match="began writing the archive"):
         archive_index_command.check_archive(consistent)
     assert taken[0].stdout.strip() == "took it", taken[0].stderr
+
+
+def test_archive_index_after_a_killed_run_leaves_its_journal_for_recovery(tmp_path):
+    archive = tmp_path / "archive"
+    path, data = post(1)
+    (archive / FOLDER).mkdir(parents=True)
+    (archive / path).write_bytes(data)
+    ArchiveIndex(archive).close()
+    # What a run killed after writing the post, before its batch committed, leaves behind.
+    journal = archive / ".newsspider" / "index.journal"
+    journal.write_text(json.dumps(dataclasses.asdict(row(1, path, data))) + "\n")
+    result = scrapy("archive_index", "-s", f"ARCHIVE_DIR={archive}")
+    assert result.returncode == 1  # the post is not indexed yet ...
+    after = ArchiveIndex(archive)
+    try:  # ... and the next run still recovers it
+        assert after.recover(lambda p: hashlib.sha256(p.read_bytes()).hexdigest()) == 1
+    finally:
+        after.close()
+
+
+def test_archive_index_creates_nothing_in_a_folder_of_posts(tmp_path):
+    archive = tmp_path / "archive"
+    path, data = post(1)
+    (archive / FOLDER).mkdir(parents=True)
+    (archive / path).write_bytes(data)
+    result = scrapy("archive_index", "--json", "-s", f"ARCHIVE_DIR={archive}")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["unindexed_posts"] == [path]
+    assert sorted(p.name for p in archive.iterdir()) == ["金融"]

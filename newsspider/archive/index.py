@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
@@ -126,7 +126,32 @@ class ArchiveIndex:
         self._batch_started = 0.0
         # Called before each commit: what must be durable before the rows are (folder fsyncs).
         self.before_commit: Callable[[], None] | None = None
-        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._journal: IO[str] | None = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._closed = False
+
+    @classmethod
+    def read_only(cls, root: Path) -> ArchiveIndex:
+        """The index of the archive at ``root`` for reading only: nothing on disk is created
+        or changed (the journal a killed run left stays for the next run to recover), and an
+        archive without an index reads as an empty one."""
+        index = cls.__new__(cls)
+        index.root = Path(root)
+        index.state_dir = index.root / STATE_DIR
+        index.path = index.state_dir / INDEX_NAME
+        index.journal_path = index.state_dir / JOURNAL_NAME
+        index.batch_size, index.batch_seconds = 1, 0.0
+        if index.path.is_file():
+            index._db = sqlite3.connect(f"{index.path.as_uri()}?mode=ro", uri=True)
+        else:
+            index._db = sqlite3.connect(":memory:")
+            index._db.executescript(_SCHEMA)
+        index._db.row_factory = sqlite3.Row
+        index._pending = 0
+        index._batch_started = 0.0
+        index.before_commit = None
+        index._journal = None
+        index._closed = False
+        return index
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> ArchiveIndex:
@@ -229,6 +254,7 @@ class ArchiveIndex:
     def journal(self, row: IndexRow) -> None:
         """Note ``row``, whose post was just written, until the batch holding it commits."""
         fields = {name: getattr(row, name) for name in _COLUMNS}  # asdict() deep-copies: slow
+        assert self._journal is not None, "a read-only index"
         self._journal.write(json.dumps(fields, ensure_ascii=False) + "\n")
         self._journal.flush()
 
@@ -313,15 +339,18 @@ class ArchiveIndex:
                 self.before_commit()
             self._db.execute("COMMIT")
             self._pending = 0
-        self._journal.truncate(0)
-        self._journal.seek(0)
+        if self._journal is not None:
+            self._journal.truncate(0)
+            self._journal.seek(0)
 
     def close(self) -> None:
         """Commit and close (the crawler's shared index is forgotten too)."""
-        if self._journal.closed:
+        if self._closed:
             return
-        self.commit()
-        self._journal.close()
+        self._closed = True
+        if self._journal is not None:
+            self.commit()
+            self._journal.close()
         self._db.close()
         for crawler, index in list(_BY_CRAWLER.items()):
             if index is self:

@@ -39,6 +39,14 @@ def _holder(root: Path) -> str:
         return ""
 
 
+def _snapshot(root: Path) -> IndexSnapshot:
+    index = ArchiveIndex.read_only(root)
+    try:
+        return IndexSnapshot.read(index)
+    finally:
+        index.close()
+
+
 def check_archive(root: Path) -> AuditReport:
     """The audit of the archive at ``root``, taken while no run writes it.
 
@@ -48,6 +56,9 @@ def check_archive(root: Path) -> AuditReport:
     still naming this check afterwards proves no run wrote in between. Raises ``ArchiveBusy``
     when one holds the lock, or took it during the check.
     """
+    if not lock.lock_path(root).parent.is_dir():
+        # No run ever wrote here (a plain folder of posts): nothing to lock, nothing to create.
+        return compare(root, _snapshot(root))
     try:
         lock.acquire(root)
     except lock.ArchiveLockedError:
@@ -57,11 +68,7 @@ def check_archive(root: Path) -> AuditReport:
         ) from None
     try:
         mark = _holder(root)
-        index = ArchiveIndex(root)
-        try:
-            snapshot = IndexSnapshot.read(index)
-        finally:
-            index.close()
+        snapshot = _snapshot(root)
     finally:
         lock.release(root)
     report = compare(root, snapshot)
