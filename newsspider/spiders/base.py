@@ -19,7 +19,7 @@ from newsspider.archive.index import GONE, IndexRow
 from newsspider.extensions.reachability import FAILED_STAT
 from newsspider.failures import describe_failure
 from newsspider.items import ArticleCheck, ArticleItem, article_item
-from newsspider.sina.article import read_article
+from newsspider.sina.article import PageTooDeep, read_article
 from newsspider.sina.roll import RollEntry
 from newsspider.sina.urls import canonical_article_url, non_article_reason
 from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
@@ -161,6 +161,10 @@ class ArticleSpider(scrapy.Spider):
         except WorkerCrashed as exc:  # not indexed: the next run fetches it again
             stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
             logger.warning("Not parsed: %s (%s)", url, exc)
+            return
+        except PageTooDeep as exc:  # parsed, it would lose the text past libxml2's depth limit
+            stats.inc_value("sina/dropped/too_deep")
+            logger.info("Dropped %s: %s", url, exc)
             return
         stats.inc_value(f"sina/template/{page.template}")
         if page.template == "generic":
