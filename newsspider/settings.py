@@ -18,6 +18,8 @@ WORKER_TASK_TIMEOUT = 60  # seconds a worker may spend on one task before it is 
 PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
+RUN_MAX_FALLBACK_RATIO = 0.2  # more pages than this share on meta/generic: the run fails (exit 1)
+RUN_FALLBACK_MIN_PAGES = 10  # ... once the run read at least this many pages
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 
@@ -34,6 +36,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "newsspider.extensions.reachability.SinaReachability": 500,
     "newsspider.extensions.health.ErrorThreshold": 510,
+    "newsspider.extensions.drift.ExtractionDrift": 520,
     "newsspider.extensions.progress.Progress": 800,
     "newsspider.extensions.report.RunReport": 900,
 }
