@@ -30,6 +30,12 @@ class ArticleItem:
     source: str | None
     body_html: str | None
     template: str | None = None  # the page template extraction matched (finance, news, …)
+    # What the page gave: of title, date, source, body (ArticlePage.found), and for the meta
+    # and generic templates what looks_like_article weighs (ArticlePage has the contract).
+    found: list[str] = field(default_factory=list)
+    headlines: list[str] = field(default_factory=list)
+    text_chars: int | None = None
+    page_kind: str | None = None
     etag: str | None = None  # validators of the page response, for conditional re-checks
     last_modified: str | None = None
     # Post fields, set by the pipelines.
@@ -78,4 +84,8 @@ def article_item(
         source=page.source or (entry.media_name if entry else None),
         body_html=page.body_html,
         template=page.template,
+        found=list(page.found),
+        headlines=list(page.headlines),
+        text_chars=page.text_chars,
+        page_kind=page.page_kind,
     )

@@ -20,8 +20,8 @@ PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary li
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
 # RUN_MAX_ERROR_RATIO = 1 with a large RUN_MAX_ERRORS switches the threshold off.
-RUN_MAX_FALLBACK_RATIO = 0.2  # the fallback threshold: a number from 0 to 1 ...
-RUN_FALLBACK_MIN_PAGES = 10  # ... and the pages (1 or more) it needs
+RUN_MAX_FALLBACK_RATIO = 0.2  # more pages than this share on meta/generic: the run fails (exit 1)
+RUN_FALLBACK_MIN_PAGES = 10  # ... once the run read at least this many pages
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 REPORT_KEEP = 100  # reports kept in REPORT_DIR, the newest; 0 keeps every one
@@ -40,6 +40,7 @@ EXTENSIONS = {
     "newsspider.extensions.outcomes.ArticleOutcomes": 400,
     "newsspider.extensions.reachability.SinaReachability": 500,
     "newsspider.extensions.health.ErrorThreshold": 510,
+    "newsspider.extensions.drift.ExtractionDrift": 520,
     "newsspider.extensions.progress.Progress": 800,
     "newsspider.extensions.report.RunReport": 900,
 }

@@ -1,5 +1,6 @@
 """Extraction on the golden pages (finance template) and on edge cases."""
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -7,7 +8,8 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from newsspider.sina import article
-from newsspider.sina.article import page_root, parse_article
+from newsspider.sina.article import page_root, parse_article, read_article
+from newsspider.workers import WorkerPool
 
 from conftest import GOLDENS
 
@@ -83,3 +85,33 @@ def test_fast_document_queries_find_what_the_css_finds(html, css):
     else:
         assert found == by_css
     assert article._has(root, css) == bool(by_css)
+
+
+def _nested(levels):
+    return "<html><body>" + "<div>" * levels + "<p>" + "深" * 300 + "</p></body></html>"
+
+
+def test_a_page_too_deep_to_parse_whole_raises():
+    """libxml2 stops at 2048 levels even with huge_tree and drops the rest without raising;
+    the page must not come out as an empty or cut-off article."""
+    with pytest.raises(article.PageTooDeep, match="too deep"):
+        page_root(_nested(3000))
+    with pytest.raises(article.PageTooDeep):
+        read_article(_nested(3000).encode("utf-8"), "utf-8")
+
+
+def test_a_deep_page_within_the_limit_keeps_its_text():
+    assert "深" * 300 in "".join(page_root(_nested(2000)).itertext())
+    page_root("<p>ok</p>")  # the parser's log of the deep page is not carried over
+
+
+def test_too_deep_reaches_the_crawl_from_a_worker_process():
+    async def main():
+        pool = WorkerPool(1)
+        try:
+            await pool.run(read_article, _nested(3000).encode("utf-8"), "utf-8")
+        finally:
+            await pool.close()
+
+    with pytest.raises(article.PageTooDeep, match="too deep"):
+        asyncio.run(main())

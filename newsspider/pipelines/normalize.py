@@ -9,6 +9,7 @@ from scrapy.exceptions import DropItem
 
 from newsspider.config import SITE_AUTHOR, ArchiveConfig, AuthorMode
 from newsspider.items import ArticleItem
+from newsspider.sina.article import looks_like_article
 from newsspider.sina.channels import get_channel
 from newsspider.workers import WORKER_CRASHED
 
@@ -33,10 +34,21 @@ def worker_failure(stats: StatsCollector, item: ArticleItem, error: Exception) -
     return DropItem(f"{WORKER_CRASHED}: {error}")
 
 
+NOT_ARTICLE_PAGE = "not_article_page"
+"""The drop reason of a page that no Sina template read and that does not look like the
+article (:func:`newsspider.sina.article.looks_like_article`)."""
+
+
 class NormalizePipeline:
     """Sets ``title`` (the roll's, else the page's, trimmed), ``date`` (roll ``intime``, else
     ``article:published_time``, else the displayed date), ``categories`` from the channel,
-    ``author`` per ``ARCHIVE_AUTHOR`` and ``comments`` (false)."""
+    ``author`` per ``ARCHIVE_AUTHOR`` and ``comments`` (false).
+
+    Drops ``no_title``, ``no_date``, and ``not_article_page`` for a ``meta`` or ``generic`` page
+    that does not look like the article the roll listed (an error page, a wall, a channel page,
+    another article; for ``-a urls``, a page without a title of its own or enough text). Dropped
+    pages are not indexed, so the next run fetches them again.
+    """
 
     def __init__(self, crawler: Crawler, author: AuthorMode) -> None:
         assert crawler.stats is not None
@@ -53,6 +65,11 @@ class NormalizePipeline:
         title = (item.roll_title or "").strip() or (item.page_title or "").strip()
         if not title:
             raise drop(self.stats, item, "no_title", "neither the roll nor the page has a title")
+        # Here rather than in the spider: the roll title is on the item, and a page known to be
+        # no article is dropped before any body is rendered.
+        why = looks_like_article(item, item.roll_title)
+        if why is not None:
+            raise drop(self.stats, item, NOT_ARTICLE_PAGE, why)
         date = item.listed_at or item.published_at or item.displayed_at
         if date is None:
             raise drop(self.stats, item, "no_date", "no roll time and no date on the page")

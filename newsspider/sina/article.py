@@ -26,6 +26,11 @@ markup but no body container is a broken page of that template (``body_html`` No
 drops and counts it), never a ``meta`` or ``generic`` one. Every template falls back to
 ``og:title`` for the title, ``article:author`` for the source and the displayed date for
 ``published_at``; ``canonical_url`` is always ``og:url``.
+
+Whether a ``meta`` or ``generic`` result is the article at all (and not an error page, a login
+or captcha wall, a channel front page, or another article) is :func:`looks_like_article`'s
+call. A page nested deeper than the parser can follow raises :class:`PageTooDeep` from
+:func:`page_root` rather than come out with its text silently cut off.
 """
 
 from __future__ import annotations
@@ -33,12 +38,14 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import SequenceMatcher
 from functools import cache
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, Protocol, cast
 
 import lxml.html
 from lxml import etree
@@ -61,8 +68,39 @@ TEMPLATES: Final[tuple[TemplateName, ...]] = (
 )
 """Every template name."""
 
+FALLBACK_TEMPLATES: Final[frozenset[str]] = frozenset({"meta", "generic"})
+"""Templates that read no Sina markup: their result has to pass :func:`looks_like_article`."""
+
 MIN_GENERIC_CHARS: Final = 50
 """Fewer non-space characters than this in the generic extraction means "no article body"."""
+
+MIN_ARTICLE_CHARS: Final = 100
+"""A ``meta`` or ``generic`` body with fewer non-space characters than this is not taken for an
+article. Sina's shortest articles (one-paragraph statistics releases) have about 130; its error
+pages and walls under 70."""
+
+TITLE_SIMILARITY: Final = 0.8
+"""Two titles whose :func:`title_key` forms have a difflib ratio at least this high match."""
+
+MIN_CONTAINED_TITLE: Final = 8
+"""A title contained in another matches it when it has at least this many key characters."""
+
+MAX_LINK_SHARE: Final = 0.5
+"""A ``meta`` or ``generic`` body whose text is at least this share link text is a list of
+headlines (a home or channel page). Real articles stay under 0.35, even read by trafilatura."""
+
+SHORT_PAGE_CHARS: Final = 400
+"""A page with less visible text than this is checked for wall and error wording in its text,
+not only in its headlines (an article's own text may well say 验证码 or 登录)."""
+
+PageKind = Literal["error", "login", "captcha", "index"]
+PAGE_KINDS: Final[dict[str, str]] = {
+    "error": "a Sina error page (页面不存在, 页面没有找到)",
+    "login": "a login wall",
+    "captcha": "a captcha wall",
+    "index": "a home or channel page (a list of headlines)",
+}
+"""What :attr:`ArticlePage.page_kind` can be, and how a log line says it."""
 
 _SPACES = re.compile(r"\s+")
 _LEGACY_MARKERS = "h1#artibodyTitle, .time-source, #pub_date"
@@ -73,6 +111,21 @@ _LEADING_CN_DATE = re.compile(
 # "2005.08.26 05:39" on finance.sina.cn, rewritten as "2005年08月26日 05:39" for parse_chinese.
 _NUMERIC_DATE = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
 _VISIBLE_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
+# Wording that only error pages and walls put in their headlines (or, on a short page, text).
+_ERROR_WORDS = (
+    "页面不存在",
+    "页面没有找到",
+    "页面未找到",
+    "找不到页面",
+    "文章不存在",
+    "文章已删除",
+    "404 not found",
+    "404错误",
+)
+_CAPTCHA_WORDS = ("访问验证", "安全验证", "人机验证", "验证码", "访问过于频繁")
+_LOGIN_WORDS = ("通行证", "登录", "登入")
+# Separators between the headline and the site name in a <title>: 标题_新浪财经_新浪网.
+_TITLE_SEPARATORS = re.compile(r"\s*[_|｜]\s*")
 
 
 @dataclass(frozen=True)
@@ -83,6 +136,12 @@ class ArticlePage:
     ``body_html`` is the inner HTML of the template's body container (lossless), or for the
     ``meta`` and ``generic`` templates the main text trafilatura found, as an HTML fragment.
     ``template`` names the template that matched (one of :data:`TEMPLATES`).
+
+    For the ``meta`` and ``generic`` templates only (empty or None for the Sina ones, whose
+    markup says what the page is), what :func:`looks_like_article` weighs: ``headlines``, the
+    page's own titles (each ``<h1>``, ``og:title``, ``<title>`` and its part before the site
+    name); ``text_chars``, the non-space characters of the body's text (0 without a body);
+    ``page_kind``, one of :data:`PAGE_KINDS` when the page shows itself to be no article.
     """
 
     title: str | None
@@ -92,6 +151,20 @@ class ArticlePage:
     canonical_url: str | None
     body_html: str | None
     template: str = "finance"
+    headlines: tuple[str, ...] = ()
+    text_chars: int | None = None
+    page_kind: str | None = None
+
+    @property
+    def found(self) -> tuple[str, ...]:
+        """The fields the page gave, of ``title``, ``date``, ``source``, ``body``."""
+        given = {
+            "title": self.title,
+            "date": self.published_at or self.displayed_at,
+            "source": self.source,
+            "body": self.body_html,
+        }
+        return tuple(name for name, value in given.items() if value)
 
 
 @dataclass(frozen=True)
@@ -102,6 +175,13 @@ class _Visible:
     displayed_at: datetime | None
     source: str | None
     body_html: str | None
+    text_chars: int | None = None  # the generic body's text and link text (meta and generic)
+    link_chars: int = 0
+
+
+class PageTooDeep(ValueError):
+    """The page nests elements deeper than the parser follows: what lies deeper is lost, so the
+    page cannot be read whole. Picklable, so it reaches the crawl from a worker process."""
 
 
 def _normalize(text: str | None) -> str | None:
@@ -240,8 +320,14 @@ def generic_body_html(sel: etree._Element) -> str | None:
     :data:`MIN_GENERIC_CHARS` non-space characters counts as no body. Never raises and never
     warns: any failure inside trafilatura gives None. ``sel`` is not modified.
     """
+    return _generic_body(sel)[0]
+
+
+def _generic_body(sel: etree._Element) -> tuple[str | None, int, int]:
+    """:func:`generic_body_html`, with the non-space characters of the fragment's text and of
+    the text inside its links (0, 0 without a fragment)."""
     if _count_chars(_visible_text(sel)) < MIN_GENERIC_CHARS:
-        return None
+        return None, 0, 0
     try:
         import trafilatura  # only pages no Sina template reads need it; a slow import
 
@@ -258,16 +344,25 @@ def generic_body_html(sel: etree._Element) -> str | None:
                 include_comments=False,
             )
             if not extracted:
-                return None
+                return None, 0, 0
             fragment = _unwrap_document(extracted)
     except Exception as exc:  # trafilatura and lxml raise many kinds; none may escape
         logger.info("generic extraction failed: %r", exc)
-        return None
+        return None, 0, 0
     if fragment is None:
-        return None
-    if _count_chars(_visible_text(page_root(f"<div>{fragment}</div>"))) < MIN_GENERIC_CHARS:
-        return None
-    return fragment
+        return None, 0, 0
+    root = page_root(f"<div>{fragment}</div>")
+    chars = _count_chars(_visible_text(root))
+    if chars < MIN_GENERIC_CHARS:
+        return None, chars, 0
+    return fragment, chars, _count_chars("".join(_texts_of(_LINK_TEXT, root)))
+
+
+_LINK_TEXT = etree.XPath("//a//text()")
+
+
+def _texts_of(xpath: etree.XPath, root: etree._Element) -> list[str]:
+    return [str(text) for text in cast(list[Any], xpath(root))]
 
 
 _VISIBLE = etree.XPath(_VISIBLE_TEXT)
@@ -371,20 +466,26 @@ def _read_mobile(sel: etree._Element) -> _Visible:
 
 
 def _read_meta(sel: etree._Element) -> _Visible:
+    body, chars, links = _generic_body(sel)
     return _Visible(
         title=_normalize(_meta(sel, "og:title")),
         displayed_at=None,
         source=None,
-        body_html=generic_body_html(sel),
+        body_html=body,
+        text_chars=chars,
+        link_chars=links,
     )
 
 
 def _read_generic(sel: etree._Element) -> _Visible:
+    body, chars, links = _generic_body(sel)
     return _Visible(
         title=_generic_title(sel),
         displayed_at=None,
         source=None,
-        body_html=generic_body_html(sel),
+        body_html=body,
+        text_chars=chars,
+        link_chars=links,
     )
 
 
@@ -443,9 +544,21 @@ _PAGE_PARSER = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
 
 def page_root(text: str) -> etree._Element:
     """The page parsed into a plain lxml tree, the way parsel parses a ``Selector(text=…)``
-    (stripped, NUL characters removed), without parsel's wrapper objects."""
+    (stripped, NUL characters removed), without parsel's wrapper objects.
+
+    Raises :class:`PageTooDeep` when the page nests deeper than libxml2 follows (2048 levels
+    even with ``huge_tree``): libxml2 then stops parsing and what follows is lost without an
+    exception, so the tree would be a silently truncated page.
+    """
     data = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
     root = etree.fromstring(data, _PAGE_PARSER)
+    # The parser's log holds the errors of its last run, this one.
+    for error in _PAGE_PARSER.error_log.filter_types([etree.ErrorTypes.ERR_RESOURCE_LIMIT]):
+        if "depth" in error.message.lower():
+            # libxml2 says "Excessive depth in document: 2048, use XML_PARSE_HUGE option"; the
+            # advice does not apply (huge_tree is that option), the limit does.
+            limit = error.message.split(",", 1)[0].strip()
+            raise PageTooDeep(f"the page nests elements too deep to parse whole ({limit})")
     if root is None:
         root = etree.fromstring(b"<html/>", _PAGE_PARSER)
     return root
@@ -462,6 +575,11 @@ def parse_article(page: Selector | etree._Element) -> ArticlePage:
     template = _detect(sel, metas)
     visible = _READERS[template](sel)
     published = parse_iso(metas.get("article:published_time"))
+    headlines: tuple[str, ...] = ()
+    kind = None
+    if template in FALLBACK_TEMPLATES:
+        headlines = _headlines(sel, metas)
+        kind = _page_kind(sel, headlines, visible)
     return ArticlePage(
         title=visible.title or _normalize(metas.get("og:title")),
         published_at=published or visible.displayed_at,
@@ -470,10 +588,115 @@ def parse_article(page: Selector | etree._Element) -> ArticlePage:
         canonical_url=metas.get("og:url"),
         body_html=visible.body_html,
         template=template,
+        headlines=headlines,
+        text_chars=visible.text_chars,
+        page_kind=kind,
     )
+
+
+def _headlines(sel: etree._Element, metas: dict[str, str]) -> tuple[str, ...]:
+    """The page's own titles, in order, each once: every ``<h1>`` with text (at most three: a
+    news page's first is the 新闻中心 logo), ``og:title``, ``<title>`` and its part before the
+    first site-name separator (``标题_新浪财经_新浪网``)."""
+    found = [text for h1 in _select(sel, "h1")[:3] if (text := _text_of(h1))]
+    found.append(_normalize(metas.get("og:title")) or "")
+    tab = _first_text(sel, "title")
+    if tab:
+        found += [tab, _TITLE_SEPARATORS.split(tab, maxsplit=1)[0]]
+    return tuple(dict.fromkeys(text for text in found if text))
+
+
+def _page_kind(sel: etree._Element, headlines: Sequence[str], visible: _Visible) -> PageKind | None:
+    """Which of :data:`PAGE_KINDS` the page shows itself to be, or None.
+
+    Headlines are searched for error and wall wording; the page's text too when it is short
+    (under :data:`SHORT_PAGE_CHARS`). A login wall also needs a password field. A body whose
+    text is :data:`MAX_LINK_SHARE` or more link text is a list of headlines.
+    """
+    said = " ".join(headlines).lower()
+    text = _visible_text(sel)
+    if _count_chars(text) < SHORT_PAGE_CHARS:
+        said = f"{said} {text.lower()}"
+    if any(word in said for word in _ERROR_WORDS):
+        return "error"
+    # Before the captcha words: a login form often holds a captcha field of its own.
+    if _has(sel, "input[type=password]") and any(word in said for word in _LOGIN_WORDS):
+        return "login"
+    if any(word in said for word in _CAPTCHA_WORDS):
+        return "captcha"
+    chars = visible.text_chars or 0
+    if chars >= MIN_GENERIC_CHARS and visible.link_chars >= MAX_LINK_SHARE * chars:
+        return "index"
+    return None
+
+
+class PageEvidence(Protocol):
+    """What :func:`looks_like_article` reads: an :class:`ArticlePage`, or the item built from
+    one (``newsspider.items.ArticleItem`` carries the same fields)."""
+
+    @property
+    def template(self) -> str | None: ...
+    @property
+    def headlines(self) -> Sequence[str]: ...
+    @property
+    def text_chars(self) -> int | None: ...
+    @property
+    def page_kind(self) -> str | None: ...
+
+
+def looks_like_article(page: PageEvidence, expected_title: str | None) -> str | None:
+    """Why a ``meta`` or ``generic`` result is not the article, or None when it looks like it.
+
+    ``expected_title`` is the roll's title of the article (None or empty for ``-a urls``). A
+    result is accepted when the page does not show itself to be an error page, a wall or a
+    list of headlines (:data:`PAGE_KINDS`), its body has at least :data:`MIN_ARTICLE_CHARS`
+    non-space characters, and one of its own titles (:attr:`ArticlePage.headlines`) matches
+    ``expected_title`` (:func:`titles_match`); without an expected title, the page must have a
+    title of its own. Pages of the Sina templates are always accepted: their markup says what
+    they are. Pure.
+    """
+    if page.template not in FALLBACK_TEMPLATES:
+        return None
+    if page.page_kind:
+        return f"{PAGE_KINDS.get(page.page_kind, page.page_kind)}, not the article"
+    chars = page.text_chars or 0
+    if chars < MIN_ARTICLE_CHARS:
+        return f"only {chars} characters of text (fewer than {MIN_ARTICLE_CHARS})"
+    expected = (expected_title or "").strip()
+    if not expected:
+        return None if page.headlines else "the page has no title of its own"
+    if any(titles_match(expected, headline) for headline in page.headlines):
+        return None
+    shown = page.headlines[0] if page.headlines else "none"
+    return f"no title on the page matches the roll's (page: {shown!r})"
+
+
+def title_key(title: str) -> str:
+    """``title`` as :func:`titles_match` compares it: NFKC-normalized, case-folded, without
+    whitespace, punctuation, symbols or control characters (so ``：`` and ``:``, ``“”`` and
+    ``""`` and any spacing compare equal)."""
+    folded = unicodedata.normalize("NFKC", title).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PSZC")
+
+
+def titles_match(one: str, other: str) -> bool:
+    """Whether two titles name the same article: their :func:`title_key` forms are equal, or
+    the shorter (at least :data:`MIN_CONTAINED_TITLE` characters) is part of the longer, or
+    their difflib similarity ratio is at least :data:`TITLE_SIMILARITY` (a word edited, a
+    suffix such as （附全文） added)."""
+    a, b = title_key(one), title_key(other)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if len(short) >= MIN_CONTAINED_TITLE and short in long:
+        return True
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= TITLE_SIMILARITY
 
 
 def read_article(body: bytes, encoding: str) -> ArticlePage:
     """:func:`parse_article` of a page's raw bytes, decoded as Scrapy decodes a response whose
-    encoding is ``encoding`` (``response.text``). Pure and picklable: worker processes run it."""
+    encoding is ``encoding`` (``response.text``). Pure and picklable: worker processes run it.
+    Raises :class:`PageTooDeep` (from :func:`page_root`) for a page too deep to parse whole."""
     return parse_article(page_root(html_to_unicode(f"charset={encoding}", body)[1]))
