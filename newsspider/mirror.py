@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scrapy.core.downloader.handlers.base import BaseDownloadHandler
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import CancelledError
 
@@ -73,12 +74,14 @@ class MirrorDownloadHandler(BaseDownloadHandler):
         return response.replace(url=request.url, headers=headers, request=request)
 
     async def _fetch(self, request: Request) -> Response:
+        limit = request.meta.get("download_maxsize", self._maxsize)
         try:
             response: Response = await self._inner.download_request(request)
-        except CancelledError:
-            # Scrapy's handler cancels a body that grows past the limit without a
-            # Content-Length having announced it; the same limit, the same reason.
-            limit = request.meta.get("download_maxsize", self._maxsize)
+        except (DownloadCancelledError, CancelledError):
+            if not limit:
+                raise
+            # Scrapy's handler cancels a download past the limit: at once when Content-Length
+            # announces it, and without a message when a body without one grows past it.
             raise ResponseTooLarge(f"larger than DOWNLOAD_MAXSIZE ({limit} bytes)") from None
         return response
 

@@ -31,6 +31,7 @@ class _Page:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     location: str | None = None  # real URL; rewritten to the mirror form when answering
+    chunked: bool = False  # sent without Content-Length, in chunks
 
 
 def _to_bytes(body: bytes | str) -> bytes:
@@ -92,15 +93,19 @@ class MockSina:
         status: int = 200,
         headers: dict[str, str] | None = None,
         content_type: str = "text/html; charset=utf-8",
+        chunked: bool = False,
     ) -> None:
         """Serve ``body`` for real ``url`` (query ignored). A ``Content-Type`` in ``headers``
-        overrides ``content_type``; ``ETag``/``Last-Modified`` there enable 304 answers."""
+        overrides ``content_type``; ``ETag``/``Last-Modified`` there enable 304 answers.
+        ``chunked`` sends it without a Content-Length."""
         hdrs = {"Content-Type": content_type}
         for name, value in (headers or {}).items():
             if name.lower() == "content-type":
                 hdrs.pop("Content-Type")
             hdrs[name] = value
-        self._pages[self._key(self.mirror_path(url))] = _Page(_to_bytes(body), status, hdrs)
+        self._pages[self._key(self.mirror_path(url))] = _Page(
+            _to_bytes(body), status, hdrs, chunked=chunked
+        )
 
     def add_redirect(self, url: str, location: str, status: int = 302) -> None:
         """Answer ``url`` with ``status`` and ``Location`` = mirror form of ``location``
@@ -271,10 +276,17 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in page.headers.items():
             if name.lower() != "content-length":
                 self.send_header(name, value)
-        if page.status != 304:
+        if page.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif page.status != 304:
             self.send_header("Content-Length", str(len(page.body)))
         self.end_headers()
-        if with_body and page.status != 304:
+        if with_body and page.chunked:
+            for start in range(0, len(page.body), 16384):
+                chunk = page.body[start : start + 16384]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        elif with_body and page.status != 304:
             self.wfile.write(page.body)
 
     def do_GET(self) -> None:

@@ -1,5 +1,6 @@
 """Pipelines and the exporter, built from a crawler the way Scrapy builds them."""
 
+import hashlib
 import io
 import os
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newsspider.archive.files import write_atomic
+from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import post_filename
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exporters import HexoPostExporter, render_post
@@ -255,3 +257,144 @@ def test_mirror_setting_is_normalized():
     assert parse_mirror(" http://127.0.0.1:8000/ ") == "http://127.0.0.1:8000"
     assert parse_mirror("") == ""
     assert parse_mirror(None) == ""
+
+
+def test_one_docid_under_three_urls_is_one_post(tmp_path):
+    golden = GOLDENS[2]
+    chain = Chain(make_crawler(tmp_path))
+    first = chain.run(golden_item(golden))
+    for url in (
+        golden.meta["url"].replace("/china/", "/roll/"),
+        golden.meta["url"].replace("/china/", "/jjxw/"),
+    ):
+        again = chain.run(golden_item(golden, url=url))
+        assert again.post_path == first.post_path
+    assert len(list((tmp_path / CHINA_DIR).iterdir())) == 1
+    index = chain.stages[-1].index
+    assert index.count() == 1
+    assert index.get(golden.meta["url"]) is not None
+
+
+def test_a_title_equal_to_another_articles_disambiguated_name_gets_its_own_file(tmp_path):
+    golden = GOLDENS[2]
+    title, other_id = golden.meta["title"], "lasorkf0000000"
+    other_url = golden.meta["url"].replace("lasorkf8164852", other_id)
+    third_url = golden.meta["url"].replace("lasorkf8164852", "lasorkf1111111")
+    chain = Chain(make_crawler(tmp_path))
+    # The article titled "<title>-<id>" comes first and takes the plain name ...
+    squatter = chain.run(
+        golden_item(golden, url=third_url, docid=None, roll_title=f"{title}-{other_id}")
+    )
+    first = chain.run(golden_item(golden))
+    # ... so the second article of <title> must not get "<title>-<id>.md" as well.
+    second = chain.run(golden_item(golden, url=other_url, docid=f"comos:{other_id}"))
+    paths = [squatter.post_path, first.post_path, second.post_path]
+    assert len(set(paths)) == 3, paths
+    assert second.post_path.endswith(f"-{other_id}-2.md")
+    for item in (squatter, first, second):
+        data = (tmp_path / item.post_path).read_bytes()
+        assert read_front_matter(data.decode())["title"] == item.title
+
+
+def shared_path_archive(tmp_path):
+    """An index an earlier version wrote: two articles at one path (the second overwrote the
+    first, whose bytes went to history), and one article under two URLs."""
+    from newsspider.archive.history import keep_version
+    from newsspider.archive.index import ArchiveIndex, IndexRow
+
+    folder = tmp_path / CHINA_DIR
+    folder.mkdir(parents=True)
+    shared = (CHINA_DIR / "同名.md").as_posix()
+    old, new = (
+        b"\n---\ntitle: '\xe5\x90\x8c\xe5\x90\x8d'\n---\nold\n",
+        b"\n---\ntitle: x\n---\nnew\n",
+    )
+    (tmp_path / shared).write_bytes(new)
+    keep_version(tmp_path, shared, old)
+    twice = (CHINA_DIR / "twice.md").as_posix()
+    (tmp_path / twice).write_bytes(b"\n---\ntitle: twice\n---\nB\n")
+
+    def row(url, docid, path, data, first):
+        return IndexRow(
+            url,
+            docid,
+            "china",
+            path,
+            hashlib.sha256(data).hexdigest(),
+            "同名",
+            1,
+            1,
+            None,
+            None,
+            first,
+            first,
+        )
+
+    index = ArchiveIndex(tmp_path)
+    index.put(
+        row(
+            "https://finance.sina.com.cn/a/doc-iaaaaaaa0000001.shtml",
+            "comos:aaaaaaa0000001",
+            shared,
+            old,
+            "2024-01-01T00:00:00+00:00",
+        )
+    )
+    index.put(
+        row(
+            "https://finance.sina.com.cn/a/doc-ibbbbbbb0000002.shtml",
+            "comos:bbbbbbb0000002",
+            shared,
+            new,
+            "2024-01-02T00:00:00+00:00",
+        )
+    )
+    index.put(
+        row(
+            "https://finance.sina.com.cn/a/doc-icccccccc000003.shtml?from=wap",
+            "comos:cccccccc000003",
+            twice,
+            b"\n---\ntitle: twice\n---\nB\n",
+            "2024-01-03T00:00:00+00:00",
+        )
+    )
+    index.put(
+        row(
+            "https://finance.sina.com.cn/b/doc-icccccccc000003.shtml",
+            "comos:cccccccc000003",
+            (CHINA_DIR / "twice-a.md").as_posix(),
+            b"A",
+            "2024-01-02T12:00:00+00:00",
+        )
+    )
+    (tmp_path / CHINA_DIR / "twice-a.md").write_bytes(b"A")
+    index.close()
+    return shared, old, new
+
+
+def test_an_index_with_shared_posts_is_repaired_at_start(tmp_path):
+    from newsspider.archive.audit import audit
+    from newsspider.archive.index import ArchiveIndex
+
+    shared, old, new = shared_path_archive(tmp_path)
+    crawler = make_crawler(tmp_path)
+    writer = ArchiveWriterPipeline.from_crawler(crawler)
+    writer.open_spider()
+    writer.close_spider()
+    assert crawler.stats.get_value("archive/repaired") >= 3
+    index = ArchiveIndex(tmp_path)
+    try:
+        first = index.get("https://finance.sina.com.cn/a/doc-iaaaaaaa0000001.shtml")
+        second = index.get("https://finance.sina.com.cn/a/doc-ibbbbbbb0000002.shtml")
+        assert second.path == shared and (tmp_path / shared).read_bytes() == new
+        assert first.path != shared and (tmp_path / first.path).read_bytes() == old
+        # One article, one row: the earliest (the one at twice-a.md), under its canonical URL.
+        [kept] = [r for r in index.rows() if r.docid == "comos:cccccccc000003"]
+        assert kept.url == "https://finance.sina.com.cn/b/doc-icccccccc000003.shtml"
+        assert not (tmp_path / CHINA_DIR / "twice.md").exists()
+        history = tmp_path / ".newsspider" / "history" / kept.path.removesuffix(".md")
+        assert [p.read_bytes() for p in history.iterdir()] == [b"\n---\ntitle: twice\n---\nB\n"]
+        report = audit(tmp_path, index)
+    finally:
+        index.close()
+    assert report.unindexed_posts == [] and report.missing_files == []

@@ -58,6 +58,7 @@ class SinaFinanceSpider(ArticleSpider):
     def __init__(self, **kwargs: Any) -> None:
         params = {k: kwargs.pop(k) for k in PARAM_NAMES if k in kwargs}
         super().__init__(**kwargs)
+        self.arguments.update({k: str(v) for k, v in params.items()})
         self.params = CrawlParams.parse(**params)
         self._max_pages: int | None = self.params.pages
         self._catch_up = self.params.pages_given is False and self.params.since is None

@@ -116,6 +116,7 @@ class SinaRefreshSpider(ArticleSpider):
     def __init__(self, **kwargs: Any) -> None:
         selection = {k: kwargs.pop(k) for k in REFRESH_ARGS if k in kwargs}
         super().__init__(**kwargs)
+        self.arguments.update({k: str(v) for k, v in selection.items()})
         self.selection = RefreshSelection.parse(**selection)
 
     @classmethod

@@ -1,0 +1,33 @@
+"""Faults injected into real crawls: a spider callback and an item pipeline that raise what
+nobody foresaw, for the pages whose URL holds ``boom-callback`` or ``boom-pipeline``.
+
+Used with ``-s SPIDER_MODULES=newsspider.spiders,tests.faults`` and this module's pipeline
+added to ``ITEM_PIPELINES``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsspider.spiders.sina_finance import SinaFinanceSpider
+
+
+class FaultySpider(SinaFinanceSpider):
+    """``sina_finance`` whose article callback raises for ``boom-callback`` pages."""
+
+    name = "sina_finance_faulty"
+
+    async def parse_article(self, response: Any, **kwargs: Any) -> Any:
+        if "boom-callback" in response.url:
+            raise ZeroDivisionError("a bug in a callback")
+        async for result in super().parse_article(response, **kwargs):
+            yield result
+
+
+class FaultyPipeline:
+    """Raises for the items of ``boom-pipeline`` pages."""
+
+    def process_item(self, item: Any) -> Any:
+        if "boom-pipeline" in getattr(item, "url", ""):
+            raise KeyError("a bug in a pipeline")
+        return item
