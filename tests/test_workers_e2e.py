@@ -69,8 +69,8 @@ def test_a_killed_worker_fails_its_articles_and_the_next_run_completes_the_archi
                     "num=40",
                     WORKER_PROCESSES=1,
                     DOWNLOAD_DELAY=0.01,  # a crawl of a few seconds: time to find the worker
-                    RUN_MAX_ERRORS=-1,
-                    RUN_MAX_ERROR_RATIO=-1,
+                    RUN_MAX_ERRORS=1000000,  # the failures are the point: no error threshold
+                    RUN_MAX_ERROR_RATIO=1,
                 ),
                 cwd=REPO,
                 env={**os.environ, "PYTHONPATH": str(REPO)},
