@@ -1,21 +1,27 @@
-"""The worker pool: tasks in worker processes give what they give in the crawl's process, and a
-dying worker fails its tasks with a clear error instead of hanging or crashing the crawl."""
+"""The worker pool: tasks in worker processes give what they give in the crawl's process, a
+dying worker fails its tasks with a clear error instead of hanging or crashing the crawl and is
+replaced however often it dies, and workers that cannot start leave their tasks to the crawl's
+process."""
 
 import asyncio
+import logging
 import operator
 import os
 import signal
+import sys
 import time
+import types
 
 import pytest
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
+from newsspider import workers
 from newsspider.archive.body import BodyMode, render_body
 from newsspider.config import worker_processes
 from newsspider.sina.article import parse_article, read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
-from newsspider.workers import MAX_CRASHES, WorkerCrashed, WorkerPool
+from newsspider.workers import WorkerCrashed, WorkerPool
 
 from conftest import DATA, GOLDEN_DIRS, GOLDENS
 
@@ -155,29 +161,162 @@ def test_a_worker_stuck_on_a_task_is_killed_and_replaced():
     assert time.monotonic() - started < 10
 
 
-def test_a_worker_that_cannot_start_fails_the_task(monkeypatch):
-    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+def test_scattered_crashes_never_stop_the_workers():
+    """A long crawl loses a worker now and then (the OOM killer): each death fails only the
+    task its worker held, a new worker takes over every time, however many there are."""
+    rounds = 8  # more than the 5 crashes the pool once gave up after
 
     async def work(pool):
-        with pytest.raises(WorkerCrashed, match="could not start a worker process"):
-            await pool.run(operator.add, 1, 1)
-        return pool.started
+        results = []
+        for round_ in range(rounds):
+            results += [await pool.run(operator.mul, round_, i) for i in range(5)]
+            with pytest.raises(WorkerCrashed, match="exited with status 1"):
+                await pool.run(os._exit, 1)
+        return results, await pool.run(os.getpid), pool.started
 
-    started, stats = in_loop(work)
-    assert started == 0
-    assert stats["workers/crashed"] == 1
+    (results, pid, started), stats = in_loop(work)
+    assert results == [r * i for r in range(rounds) for i in range(5)]
+    assert pid != os.getpid()
+    assert started == 1
+    assert stats["workers/crashed"] == rounds
+    assert stats["workers/started"] == rounds + 1
+    assert "workers/in_process" not in stats
 
 
-def test_after_too_many_crashes_the_pool_gives_up():
+def test_workers_killed_by_their_first_task_are_restarted_not_run_here(monkeypatch):
+    """A worker that came up and died on its first task may have been killed by that very
+    page: however many do so in a row, tasks still go to worker processes (here, running
+    ``os._exit`` in the crawl's process would end the test run)."""
+    monkeypatch.setattr(workers, "restart_delay", lambda failures: 0.0, raising=False)
+    crashes = 7
+
     async def work(pool):
-        for _ in range(MAX_CRASHES):
+        for _ in range(crashes):
+            with pytest.raises(WorkerCrashed, match="exited with status 1"):
+                await pool.run(os._exit, 1)
+        return await pool.run(os.getpid)
+
+    pid, stats = in_loop(work)
+    assert pid != os.getpid()
+    assert stats["workers/crashed"] == crashes
+    assert "workers/in_process" not in stats
+
+
+def test_restart_delay_grows_while_workers_fail_and_is_capped():
+    delays = [workers.restart_delay(n) for n in range(9)]
+    assert delays == [0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert workers.restart_delay(10_000) == workers.RESTART_DELAY_MAX
+    assert workers.restart_delay(4, first=0.1, cap=0.3) == 0.3
+
+
+def test_the_pool_waits_longer_while_workers_fail_and_not_once_one_works(monkeypatch):
+    """The pool asks for the delay with the failures since a task last finished; tasks that
+    come during the wait wait for the new worker and do not fail."""
+    asked = []
+    schedule = workers.restart_delay
+
+    def recording(failures):
+        asked.append(failures)
+        return schedule(failures, first=0.05)
+
+    monkeypatch.setattr(workers, "restart_delay", recording)
+
+    async def work(pool):
+        for _ in range(3):
             with pytest.raises(WorkerCrashed):
                 await pool.run(os._exit, 1)
-        with pytest.raises(WorkerCrashed, match="not restarted"):
-            await pool.run(operator.add, 1, 1)
+        waited = await asyncio.gather(*(pool.run(operator.add, i, 1) for i in range(3)))
+        with pytest.raises(WorkerCrashed):
+            await pool.run(os._exit, 1)
+        return waited, await pool.run(os.getpid)
 
-    _, stats = in_loop(work)
-    assert stats["workers/crashed"] == MAX_CRASHES
+    (waited, pid), _stats = in_loop(work)
+    assert waited == [1, 2, 3]
+    assert pid != os.getpid()
+    # one start per death: failures 0 (first start), 1, 2, 3; a task finished; then 1 again
+    assert asked == [0, 1, 2, 3, 1]
+
+
+def _unstartable(kind, tmp_path):
+    """A ``sys.executable`` with which no worker comes up, and what the pool sees of it."""
+    if kind == "no interpreter":
+        return "/nonexistent/python"
+    if kind == "exits at once":
+        return "/bin/false"
+    script = tmp_path / "python"
+    if kind == "cannot import the worker module":
+        script.write_text(f"#!/bin/sh\nexec {sys.executable} -m newsspider_no_such_module\n")
+    else:  # silent
+        script.write_text("#!/bin/sh\nexec sleep 30\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.parametrize(
+    "kind", ["no interpreter", "exits at once", "cannot import the worker module", "silent"]
+)
+def test_when_workers_cannot_start_tasks_run_here(kind, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr("sys.executable", _unstartable(kind, tmp_path))
+    caplog.set_level(logging.INFO, logger="newsspider.workers")
+
+    async def work(pool):
+        first = await asyncio.gather(*(pool.run(operator.add, i, 1) for i in range(4)))
+        later = await pool.run(os.getpid)
+        return first, later, pool.started, pool.in_process
+
+    options = {"start_timeout": 0.3} if kind == "silent" else {}
+    (first, later, started, in_process), stats = in_loop(work, **options)
+    assert first == [1, 2, 3, 4]
+    assert later == os.getpid()
+    assert (started, in_process) == (0, True)
+    assert stats["workers/in_process"] == 5
+    assert stats["workers/start_failed"] == workers.START_ATTEMPTS  # no attempt after giving up
+    assert "workers/started" not in stats
+    assert "workers/crashed" not in stats
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("Worker processes cannot be started")
+    assert "tasks run in the crawl's process for the rest of the crawl" in warnings[0]
+
+
+def test_a_task_the_workers_cannot_load_runs_here(monkeypatch, caplog):
+    """Code the crawl has but its workers cannot import (newsspider upgraded under a long
+    crawl, say): the task never ran in the worker, so it runs here, once, and succeeds."""
+    vanished = types.ModuleType("newsspider_vanished")
+    exec("import os\ndef pid():\n    return os.getpid()\n", vanished.__dict__)
+    monkeypatch.setitem(sys.modules, "newsspider_vanished", vanished)
+    caplog.set_level(logging.INFO, logger="newsspider.workers")
+
+    async def work(pool):
+        worker_pid = await pool.run(os.getpid)
+        here = [await pool.run(vanished.pid) for _ in range(2)]
+        return worker_pid, here, await pool.run(os.getpid)
+
+    (worker_pid, here, still), stats = in_loop(work)
+    assert here == [os.getpid()] * 2
+    assert worker_pid == still != os.getpid()  # the running worker carries on
+    assert stats["workers/in_process"] == 2
+    assert "workers/crashed" not in stats
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "could not load a task (ModuleNotFoundError" in warnings[0]
+
+
+def test_timeouts_never_move_tasks_into_this_process():
+    """A page that makes the parser spin would hang the crawl if it ran here: workers killed
+    for taking too long are replaced, however many in a row."""
+
+    async def work(pool):
+        for _ in range(workers.START_ATTEMPTS):
+            with pytest.raises(WorkerCrashed, match="took more than"):
+                await pool.run(time.sleep, 30)
+        return await pool.run(os.getpid), pool.in_process
+
+    (pid, in_process), stats = in_loop(work, task_timeout=0.3)
+    assert pid != os.getpid()
+    assert in_process is False
+    assert stats["workers/crashed"] == workers.START_ATTEMPTS
+    assert "workers/in_process" not in stats
 
 
 def test_workers_ignore_ctrl_c_and_exit_when_the_pool_closes():

@@ -1,9 +1,12 @@
-"""``scrapy crawl`` with worker processes: the same archive as without them, and a worker killed
-mid-crawl costs a counted failure of the articles it held, never a partial post or a crash."""
+"""``scrapy crawl`` with worker processes: the same archive as without them (and as with workers
+that cannot start), and a worker killed mid-crawl costs a counted failure of the articles it
+held, never a partial post or a crash."""
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +37,35 @@ def test_workers_or_not_the_archive_is_the_same(mock_sina, tmp_path):
         archives[workers] = posts_under(archive)
     assert len(archives["0"]) == len(GOLDENS)
     assert archives["0"] == archives["2"]
+
+    # Workers that cannot start: the crawl says so once and does their work itself.
+    archive = tmp_path / "unstartable"
+    stderr, stats = crawl_with_unstartable_workers(mock_sina.base_url, archive)
+    assert stderr.count("Worker processes cannot be started") == 1, stderr[-3000:]
+    assert stats["workers/in_process"] == 3 * len(GOLDENS)
+    assert "sina/failed/worker_crashed" not in stats
+    assert posts_under(archive) == archives["0"]
+
+
+def crawl_with_unstartable_workers(mirror: str, archive: Path) -> tuple[str, dict[str, object]]:
+    """``scrapy crawl`` with two workers whose interpreter exits at once: its stderr and stats."""
+    broken = (
+        "import sys; sys.executable = '/bin/false'; from scrapy.cmdline import execute; execute()"
+    )
+    command = crawl_command(mirror, archive, WORKER_PROCESSES=2)
+    assert command[1:3] == ["-m", "scrapy"]
+    proc = subprocess.run(
+        [sys.executable, "-c", broken, *command[3:]],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (report,) = (archive / ".newsspider" / "runs").glob("*.json")
+    return proc.stderr, dict(json.loads(report.read_text(encoding="utf-8"))["stats"])
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -69,7 +101,7 @@ def test_a_killed_worker_fails_its_articles_and_the_next_run_completes_the_archi
                     "num=40",
                     WORKER_PROCESSES=1,
                     DOWNLOAD_DELAY=0.01,  # a crawl of a few seconds: time to find the worker
-                    RUN_MAX_ERRORS=1000000,  # with a ratio of 1: no error threshold
+                    RUN_MAX_ERRORS=1000000,  # the failures are the point: no error threshold
                     RUN_MAX_ERROR_RATIO=1,
                 ),
                 cwd=REPO,
