@@ -7,16 +7,18 @@ Two modes:
   ``referrerpolicy="no-referrer"``, ``<script>`` is removed, entities are decoded, empty
   attributes are written bare and void elements have no ``/``.
 * ``clean`` keeps the article (text, pictures, links, tables, the editor line) and drops the rest
-  (scripts, styles, comments, iframes, QR and app promotions), sanitized with nh3 and laid out so
-  that Markdown leaves it alone.
+  (scripts, styles, comments, iframes, QR codes, app promotions, ad slots, hidden blocks), sanitized
+  with nh3 and laid out so that Markdown leaves it alone. Its ``headimg`` is the first picture of
+  that clean body, never one it removed.
 
 Both modes escape ``{`` and ``}`` as ``&#123;``/``&#125;``: Hexo runs post bodies through Nunjucks.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -48,8 +50,38 @@ VOID_ELEMENTS = frozenset(
 _HEAD_ELEMENTS = frozenset(["base", "link", "meta", "script", "style", "title"])
 _HTML_SPACE = " \t\n\f\r"
 
-# Blocks that are not article content: QR codes, app and brokerage promotions, quote widgets.
-PROMO_CLASSES = frozenset({"appendQr_wrap", "app-kaihu-qr", "ct_hqimg", "finance_app_zqtg"})
+# Blocks that are not article content, removed with everything in them, by class.
+PROMO_CLASSES = frozenset(
+    {
+        # 文末二维码: the 新浪财经APP QR code ("海量资讯、精准解读，尽在新浪财经APP") that ends the
+        # 2020–2022 bodies; the older pipeline took its picture for headimg.
+        "appendQr_wrap",
+        # 开户二维码: the brokerage account-opening QR code ("炒股开户享福利…").
+        "app-kaihu-qr",
+        # 行情图: the quote chart widget of 2016 bodies (a chart image, links to quote pages and a
+        # 客户端 app link); a chart of the day's market, not a picture of the article.
+        "ct_hqimg",
+        # The 新浪财经APP securities promotion box.
+        "finance_app_zqtg",
+        # The 新浪财经APP download box of 2017–2019 bodies.
+        "xb_new_finance_app",
+        # The ad box (div#ad_NNNNN) that holds a sinaads slot at the end of news bodies.
+        "otherContent_01",
+        # A Sina ad slot (<ins class="sinaads" data-ad-pdps=…>): empty until a script fills it with
+        # an ad iframe.
+        "sinaads",
+    }
+)
+# Blocks marked by Sina's click tracking (data-sudaclick) rather than a class.
+PROMO_SUDACLICK = frozenset(
+    {
+        # 股吧推广: "进入【新浪财经股吧】讨论", the link to the 股吧 forum closing 2014–2016 bodies.
+        "suda_1028_guba",
+    }
+)
+# An element carrying this attribute is a slot of Sina's ad system (SAX), e.g. the empty
+# <div sax-type="proxy" class="j_native_opq…"> between the paragraphs of finance.sina.cn bodies.
+_AD_SLOT_ATTRIBUTE = "sax-type"
 _DROP_WITH_CONTENT = frozenset(
     [
         "script",
@@ -63,6 +95,13 @@ _DROP_WITH_CONTENT = frozenset(
         "select",
         "textarea",
         "template",
+        # Obsolete raw-text elements. libxml2 reads their content as text and lxml writes it back
+        # escaped, which nh3 (an HTML5 parser, raw text too) escapes once more: a reader would see
+        # "&lt;b&gt;" where a tag was. <plaintext> never closes: it holds the rest of the body.
+        "xmp",
+        "noembed",
+        "noframes",
+        "plaintext",
     ]
 )
 _CLEAN_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"area", "map"}
@@ -105,7 +144,9 @@ def escape_braces(text: str) -> str:
     return text.replace("{", "&#123;").replace("}", "&#125;")
 
 
-_FRAGMENT_PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False)
+# huge_tree, like the page parser (newsspider.sina.article): without it libxml2 stops at 256
+# levels of nesting and silently drops the rest of the body.
+_FRAGMENT_PARSER = etree.HTMLParser(remove_blank_text=False, remove_comments=False, huge_tree=True)
 
 
 def parse_fragment(body_html: str) -> etree._Element:
@@ -176,7 +217,20 @@ def _leading_body_nodes(root: etree._Element) -> Iterable[etree._Element]:
 
 
 def _verbatim_nodes(nodes: Iterable[etree._Element], out: list[str]) -> None:
-    for node in nodes:
+    # An explicit stack rather than recursion: the parsers accept bodies nested up to 2048 levels
+    # deep, past Python's recursion limit. Each frame holds the children left to write and the
+    # element whose end tag (and tail) follows them.
+    stack: list[tuple[Iterator[etree._Element], etree._Element | None]] = [(iter(nodes), None)]
+    while stack:
+        children, parent = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            if parent is not None:
+                out.append(f"</{parent.tag}>")
+                if parent.tail:
+                    out.append(parent.tail)
+            continue
         tag: Any = node.tag  # a str for elements; the Comment/PI factory for the others
         if tag is etree.Comment:
             out.append(f"<!--{node.text or ''}-->")
@@ -191,8 +245,8 @@ def _verbatim_nodes(nodes: Iterable[etree._Element], out: list[str]) -> None:
             if tag not in VOID_ELEMENTS:
                 if node.text:
                     out.append(node.text)
-                _verbatim_nodes(node, out)
-                out.append(f"</{tag}>")
+                stack.append((iter(node), node))
+                continue  # the end tag and the tail come when its children are written
         if node.tail:
             out.append(node.tail)
 
@@ -211,10 +265,10 @@ def _verbatim(root: etree._Element, base_url: str) -> ArchiveBody:
 def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     """The article content, sanitized, one block per line with no indentation.
 
-    ``headimg`` is the same as in verbatim mode, so both modes share one front matter.
+    ``headimg`` is the first picture of this clean body, or ``''``: never a QR code, ad or hidden
+    share image removed here, nor a picture whose ``src`` nh3 drops (``data:``, ``javascript:``).
     """
     _absolutize(root, base_url)
-    headimg = first_image(root)
     for element in _doomed(root):
         _remove(element)
     markup = "".join(
@@ -224,7 +278,19 @@ def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     sanitized = _CLEANER.clean(markup)
     lines = (line for line in _LEADING_SPACE.sub("", sanitized).splitlines())
     text = "\n".join(line for line in lines if line.strip(_HTML_SPACE))
-    return ArchiveBody(html=escape_braces(text), headimg=headimg)
+    return ArchiveBody(html=escape_braces(text), headimg=_first_sanitized_image(sanitized))
+
+
+# nh3 writes every attribute as name="value" with `"` escaped inside values, and `<` in text as
+# `&lt;`: so this matches the <img> tags of its output and no other text, attribute by attribute
+# (a `>` inside a value does not end the tag).
+_SANITIZED_IMG_SRC = re.compile(r'<img(?:\s+(?!src=)[^\s"=>/]+(?:="[^"]*")?)*\s+src="([^"]*)"')
+
+
+def _first_sanitized_image(sanitized: str) -> str:
+    """The ``src`` of the first ``<img>`` with one in nh3's output, unescaped, or ``''``."""
+    match = _SANITIZED_IMG_SRC.search(sanitized)
+    return html.unescape(match.group(1)) if match else ""
 
 
 _CLASS_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() treats as space
@@ -232,20 +298,70 @@ _CLASS_SPACE = re.compile(r"[ \t\r\n]+")  # what XPath's normalize-space() treat
 
 def _doomed(root: etree._Element) -> list[etree._Element]:
     """Everything clean mode removes with its content, in document order: comments, processing
-    instructions, the tags of :data:`_DROP_WITH_CONTENT` and the :data:`PROMO_CLASSES` blocks.
+    instructions, the tags of :data:`_DROP_WITH_CONTENT`, the :data:`PROMO_CLASSES` and
+    :data:`PROMO_SUDACLICK` blocks, SAX ad slots, hidden elements (:func:`_is_hidden`) and
+    ``<ins>`` elements with no text or picture (ad placeholders a script was to fill).
 
     One walk in Python: an XPath union walks the tree once per tag and class, four times slower.
     """
     found = []
     for element in root.iterdescendants():
         tag: Any = element.tag
-        if tag is etree.Comment or tag is etree.ProcessingInstruction or tag in _DROP_WITH_CONTENT:
-            found.append(element)
-            continue
-        classes = element.get("class")
-        if classes and not PROMO_CLASSES.isdisjoint(_CLASS_SPACE.split(classes)):
+        if (
+            tag is etree.Comment
+            or tag is etree.ProcessingInstruction
+            or tag in _DROP_WITH_CONTENT
+            or (tag == "ins" and not _has_content(element))
+            or (not _WATCHED_ATTRIBUTES.isdisjoint(element.keys()) and _is_promo_or_hidden(element))
+        ):
             found.append(element)
     return found
+
+
+# The attributes that can doom an element; most elements have none of them, and one look at the
+# names (keys()) is cheaper than reading each attribute.
+_WATCHED_ATTRIBUTES = frozenset({"class", "data-sudaclick", _AD_SLOT_ATTRIBUTE, "hidden", "style"})
+
+
+def _is_promo_or_hidden(element: etree._Element) -> bool:
+    classes = element.get("class")
+    return bool(
+        (classes and not PROMO_CLASSES.isdisjoint(_CLASS_SPACE.split(classes)))
+        or element.get("data-sudaclick") in PROMO_SUDACLICK
+        or element.get(_AD_SLOT_ATTRIBUTE) is not None
+        or _is_hidden(element)
+    )
+
+
+def _is_hidden(element: etree._Element) -> bool:
+    """True for an element a browser does not show: the ``hidden`` attribute (but
+    ``hidden="until-found"``, whose text find-in-page reveals), or ``display: none`` /
+    ``visibility: hidden`` in its ``style``.
+
+    Sina hides share pictures this way, e.g. the WeChat share image
+    ``<div id="wx_pic" style="margin:0 auto;display:none;">`` of finance.sina.cn bodies: a reader
+    of the page never sees them, and they are not the article's pictures.
+    """
+    hidden = element.get("hidden")
+    if hidden is not None and hidden.strip(_HTML_SPACE).lower() != "until-found":
+        return True
+    style = element.get("style")
+    if not style:
+        return False
+    style = style.lower()
+    if "none" not in style and "hidden" not in style and "collapse" not in style:
+        return False  # most styles are widths and margins: skip the parse
+    for declaration in style.split(";"):
+        name, colon, value = declaration.partition(":")
+        if not colon:
+            continue
+        name = name.strip(_HTML_SPACE)
+        value = value.split("!", 1)[0].strip(_HTML_SPACE)  # "none !important" is "none"
+        if (name == "display" and value == "none") or (
+            name == "visibility" and value in ("hidden", "collapse")
+        ):
+            return True
+    return False
 
 
 _CONTENT_TEXT = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)]")
