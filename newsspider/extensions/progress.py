@@ -9,6 +9,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from newsspider.exitcodes import outcome
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
@@ -82,4 +84,7 @@ class Progress:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._task is not None and self._task.running:
             self._task.stop()
-        logger.info("Summary (%s, %s): %s", spider.name, reason, describe(self._stats()))
+        stats = self._stats()
+        # How the run ended as its exit code sees it (failed, interrupted), not only Scrapy's
+        # reason: the error threshold and the drift check have had their say by now.
+        logger.info("Summary (%s, %s): %s", spider.name, outcome(stats), describe(stats))
