@@ -31,3 +31,24 @@ class FaultyPipeline:
         if "boom-pipeline" in getattr(item, "url", ""):
             raise KeyError("a bug in a pipeline")
         return item
+
+
+class NoNetworkHandler:
+    """A download handler that must never be reached (``SINA_MIRROR_INNER_HANDLER``)."""
+
+    lazy = False
+    calls: list[str] = []  # noqa: RUF012 (test bookkeeping, read by the test)
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> NoNetworkHandler:
+        return cls(crawler)
+
+    async def download_request(self, request: Any) -> Any:
+        self.calls.append(request.url)
+        raise AssertionError(f"a request reached the network: {request.url}")
+
+    async def close(self) -> None:
+        return None

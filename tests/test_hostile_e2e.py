@@ -13,8 +13,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from scrapy import Request
+from scrapy.utils.test import get_crawler
 
-from conftest import CHINA_DIR, GOLDENS, REPO, CrawlResult, audit, posts_under, run_crawl
+from newsspider.failures import OffSiteRequest
+from newsspider.mirror import MirrorDownloadHandler
+
+from conftest import GOLDENS, REPO, CrawlResult, audit, completed, posts_under, run_crawl
+from faults import NoNetworkHandler
 from mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
@@ -90,26 +96,40 @@ def test_nothing_but_sina_is_ever_contacted(tmp_path):
         )
         server.add_page(refreshed, refresh)
         tricks = trick_urls(trap.port)
+        odd = [  # values of the wrong type or size cost their item only
+            roll_item("https://exa[mple.sina.com.cn/doc-iooooooo0000001.shtml", "方括号"),
+            {**roll_item(doc_url("ooooooo0000002"), "大数"), "intime": "9" * 400},
+            {**roll_item(doc_url("ooooooo0000003"), "列表"), "title": ["不是", "字符串"]},
+        ]
+        server.add_page(doc_url("ooooooo0000002"), GOLDENS[3].page)
         server.set_roll(
             155,
             1686,
-            [golden.item]
+            [golden.item, *odd]
             + [roll_item(url, f"把戏{i}") for i, url in enumerate(tricks)]
             + [roll_item(u, f"跳转{i}") for i, u in enumerate((redirected, refreshed, via_mirror))],
         )
+        # The next channel's first page is JSON nested 100,000 deep, its second a bad status
+        # code of 400 digits: each costs that page; the third channel is still read.
+        server.set_roll_raw(155, 1687, 1, "[" * 100_000 + "]" * 100_000)
+        server.set_roll_raw(155, 1687, 2, json.dumps({"result": {"status": {"code": "9" * 400}}}))
+        server.add_page(GOLDENS[4].meta["url"], GOLDENS[4].page)
+        server.set_roll(155, 1688, [GOLDENS[4].item])
         archive = tmp_path / "a"
-        result = run_crawl(server.base_url, archive)
+        result = run_crawl(
+            server.base_url, archive, "-a", "channels=china,macro,regional", "-a", "pages=2"
+        )
         explicit = run_crawl(server.base_url, tmp_path / "b", "-a", "urls=" + ",".join(tricks))
     assert trap.connections == 0
     assert result.returncode == 0, result.stderr[-3000:]
     stats = result.stats
     assert stats["sina/dropped/roll_off_site_url"] == len(tricks)
+    assert stats["sina/dropped/roll_bad_url"] == 1  # the host with "["
+    assert stats["sina/dropped/roll_no_title"] == 1
     assert stats["sina/dropped/redirected_off_site"] == 3
-    assert stats["archive/new"] == 1
-    assert list(posts_under(archive)) == [
-        p for p in posts_under(archive) if p.startswith(CHINA_DIR.as_posix())
-    ]
-    assert len(posts_under(archive)) == 1
+    assert stats["sina/roll/failed/bad_json"] == 1 and stats["sina/roll/failed/status_code"] == 1
+    assert stats["archive/new"] == 3  # the golden, the 400-digit intime, the next channel's
+    assert len(posts_under(archive)) == 3
     refused = {e["url"]: e["reason"] for e in result.report["not_archived"]}
     assert refused[redirected] == refused[refreshed] == "redirected_off_site"
     # -a urls: the whole list is refused before anything is fetched.
@@ -277,3 +297,24 @@ def test_until_alone_on_an_empty_archive_reads_back_to_the_window(tmp_path):
     assert "newer than -a until; reading on" in result.stderr
     assert result.stats["sina/roll/pages"] == 2
     assert result.stats["archive/new"] == 40  # items 60..99 of page 2
+
+
+def test_the_download_handler_refuses_any_other_host(tmp_path):
+    for mirror in ("", "http://127.0.0.1:1"):
+        crawler = get_crawler(
+            settings_dict={
+                "SINA_MIRROR": mirror,
+                "SINA_MIRROR_INNER_HANDLER": "faults.NoNetworkHandler",
+            }
+        )
+        handler = MirrorDownloadHandler(crawler)
+        for url in (
+            "http://127.0.0.1:9/robots.txt",
+            "https://evil.example/robots.txt",
+            "https://finance.sina.com.cn:8443/robots.txt",
+            "https://a@finance.sina.com.cn/x.shtml",
+        ):
+            with pytest.raises(OffSiteRequest):
+                completed(handler.download_request(Request(url)))
+    assert NoNetworkHandler.calls == []
+    assert crawler.stats.get_value("sina/refused/off_site") == 4

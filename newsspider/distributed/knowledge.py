@@ -58,6 +58,10 @@ class RedisKnowledge:
             url: IndexRow(**json.loads(raw)) for url, raw in zip(wanted, raws, strict=True) if raw
         }
 
+    def find_many(self, articles: Iterable[tuple[str, str | None]]) -> dict[str, IndexRow]:
+        """The rows of those articles the writer has published, by the URL asked for."""
+        return self.get_many(url for url, _docid in articles)
+
     def count(self) -> int:
         return int(self.redis.hlen(self.keys.archived))
 
