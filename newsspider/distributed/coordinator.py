@@ -176,11 +176,15 @@ class RunCoordinator:
         if self.run_id is not None:
             self._live_members(self.run_id)  # puts back what dead members held
         if self.run_id is not None and not busy and self._queued():
-            # Other workers queued requests while this engine idled: wake it now instead of
-            # at its next 5-second heartbeat.
-            nextcall = getattr(getattr(engine, "_slot", None), "nextcall", None)
-            if nextcall is not None:
-                nextcall.schedule()
+            # Other workers queued requests while this engine idled.
+            self._wake()
+
+    def _wake(self) -> None:
+        """Have the engine ask the scheduler for requests now instead of at its next 5-second
+        heartbeat."""
+        nextcall = getattr(getattr(self.crawler.engine, "_slot", None), "nextcall", None)
+        if nextcall is not None:
+            nextcall.schedule()
 
     def spider_idle(self, spider: Spider) -> None:
         """Stay up while the shared queue has requests or another live member is busy."""
@@ -263,6 +267,7 @@ class RunCoordinator:
                 self.run_id = current
                 self._beat(busy=True)
                 logger.info("Joining the distributed run %s", current)
+                self._wake()  # the scheduler hands out the run's requests to members only
                 return False
             # No live member: its workers were killed. One worker clears it; all retry.
             if current is not None and self.redis.set(
