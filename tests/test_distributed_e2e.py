@@ -13,14 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, audit, crawl_command, posts_under, run_crawl, synthetic_article
-from mocksina import MockSina
-from redis_support import RedisServer
+from conftest import (
+    REPO,
+    audit,
+    crawl_command,
+    posts_under,
+    run_crawl,
+    scrapy,
+    serve_synthetic,
+    synthetic_article,
+)
+from mocksina import ROLL_PATHS, MockSina
+from redis_support import RedisServer, free_port
 
 pytestmark = pytest.mark.e2e
 
 CHANNELS = "china,macro,us_stocks"
 ARGS = ("-a", f"channels={CHANNELS}", "-a", "pages=5", "-a", "num=40")
+SLOW_ARTICLES = 150
+SLOW_ARGS = ("-a", "channels=china", "-a", "pages=4", "-a", "num=40")
 
 
 @pytest.fixture
@@ -51,6 +62,25 @@ def mirror():
         yield server
 
 
+class SlowSina(MockSina):
+    """Article pages answered after a pause, so that a worker killed mid-run holds some."""
+
+    delay = 0.2
+
+    def _answer(self, target, req_headers):
+        if target.partition("?")[0] not in ROLL_PATHS:
+            time.sleep(self.delay)
+        return super()._answer(target, req_headers)
+
+
+@pytest.fixture
+def slow_mirror():
+    """One channel, 150 articles on four roll pages of 40, each page answered in 0.2 s."""
+    with SlowSina() as server:
+        server.article_urls = serve_synthetic(server, SLOW_ARTICLES)
+        yield server
+
+
 def popen(command, log: Path):
     handle = log.open("w")
     proc = subprocess.Popen(
@@ -65,14 +95,10 @@ def popen(command, log: Path):
     return proc
 
 
-def distributed_run(
-    mirror, redis_url, archive: Path, logs: Path, workers=3, kill_after=None, command=None
-):
-    """Start the writer, then the workers; wait for all. ``kill_after=(n, posts)`` kills worker
-    ``n`` with SIGKILL once ``posts`` posts exist."""
+def start_writer(redis_url, archive: Path, logs: Path):
     logs.mkdir(parents=True, exist_ok=True)
     common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
-    writer = popen(
+    return popen(
         [
             sys.executable,
             "-m",
@@ -87,6 +113,15 @@ def distributed_run(
         ],
         logs / "writer.log",
     )
+
+
+def distributed_run(
+    mirror, redis_url, archive: Path, logs: Path, workers=3, kill=None, command=None, writer=None
+):
+    """Start the writer (unless one is given), then the workers; wait for all. ``kill(workers)``
+    is called once they are started (to kill some of them)."""
+    common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
+    writer = writer or start_writer(redis_url, archive, logs)
     procs = [
         popen(
             (command or default_worker)(mirror.base_url, logs / f"worker{n}", common),
@@ -94,15 +129,33 @@ def distributed_run(
         )
         for n in range(workers)
     ]
-    if kill_after is not None:
-        victim, posts = kill_after
-        deadline = time.monotonic() + 60
-        while len(list(archive.rglob("*.md"))) < posts and time.monotonic() < deadline:
-            time.sleep(0.01)
-        procs[victim].send_signal(signal.SIGKILL)
+    if kill is not None:
+        kill(procs)
     for proc in [*procs, writer]:
         proc.wait(timeout=240)
     return writer, procs
+
+
+def held_by(client, proc) -> int:
+    """How many requests worker ``proc`` holds: taken from the shared queue, not yet done."""
+    pattern = f"newsspider:run:*:inflight:*:{proc.pid}:*"
+    return sum(client.hlen(key) for key in client.scan_iter(match=pattern))
+
+
+def killer(client, archive: Path, victims, posts=20, sig=signal.SIGKILL):
+    """``kill`` for :func:`distributed_run`: once ``posts`` posts exist and the first victim
+    holds requests, send ``sig`` to the ``victims`` (worker numbers)."""
+
+    def kill(procs):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+            len(list(archive.rglob("*.md"))) >= posts and held_by(client, procs[victims[0]])
+        ):
+            time.sleep(0.02)
+        for victim in victims:
+            procs[victim].send_signal(sig)
+
+    return kill
 
 
 def default_worker(mirror_url, folder, common):
@@ -111,6 +164,10 @@ def default_worker(mirror_url, folder, common):
     return crawl_command(
         mirror_url, folder, *ARGS, CONCURRENT_REQUESTS=2, DOWNLOAD_DELAY=0.05, **common
     )
+
+
+def slow_worker(mirror_url, folder, common):
+    return crawl_command(mirror_url, folder, *SLOW_ARGS, CONCURRENT_REQUESTS=2, **common)
 
 
 def refresh_worker(mirror_url, folder, common):
@@ -189,26 +246,111 @@ def test_three_workers_fetch_each_article_once_and_write_what_one_process_writes
     assert posts_under(archive) == posts_under(reference)
 
 
-def test_a_killed_worker_is_made_good_by_the_next_run(mirror, redis_server, tmp_path):
-    archive = tmp_path / "archive"
+def test_the_requests_a_killed_worker_held_are_done_by_the_others(
+    slow_mirror, redis_server, tmp_path
+):
+    archive, logs = tmp_path / "archive", tmp_path / "logs"
     writer, workers = distributed_run(
-        mirror, redis_server.url, archive, tmp_path / "logs", kill_after=(0, 40)
+        slow_mirror,
+        redis_server.url,
+        archive,
+        logs,
+        command=slow_worker,
+        kill=killer(redis_server.client(), archive, [0]),
     )
     assert workers[0].returncode == -signal.SIGKILL
-    assert writer.returncode == 0, writer.log_path.read_text()[-3000:]
-    writer, workers = distributed_run(mirror, redis_server.url, archive, tmp_path / "logs2")
-    assert_all_succeeded(writer, *workers)
-    # Only what the killed worker held was fetched again.
-    fetches = [mirror.count(url) for url in mirror.article_urls]
-    assert max(fetches) <= 2
-    assert sum(fetches) < 260 + 40
+    assert_all_succeeded(writer, *workers[1:])
+    survivors = "".join(p.log_path.read_text() for p in workers[1:])
+    assert survivors.count("request(s) it held back in the shared queue") == 1, survivors[-3000:]
+    assert sum(worker_stats(logs, n).get("distributed/requeued", 0) for n in (1, 2)) >= 1
+    assert sum(worker_stats(logs, n).get("distributed/workers_lost", 0) for n in (1, 2)) == 1
+    # Only what the killed worker held was fetched twice.
+    assert max(slow_mirror.count(url) for url in slow_mirror.article_urls) <= 2
     reference = tmp_path / "reference"
-    assert run_crawl(mirror.base_url, reference, *ARGS, ARCHIVE_BODY="verbatim").returncode == 0
+    single = run_crawl(slow_mirror.base_url, reference, *SLOW_ARGS, ARCHIVE_BODY="verbatim")
+    assert single.returncode == 0
+    assert len(posts_under(reference)) == SLOW_ARTICLES
     assert posts_under(archive) == posts_under(reference)
     assert not list(archive.rglob(".newsspider-*.tmp"))
     code, report = audit(archive)
     assert code == 0, report
-    assert report["indexed"] == 260
+    assert report["indexed"] == SLOW_ARTICLES
+
+
+def test_a_run_that_lost_every_worker_fails_and_the_next_run_makes_it_good(
+    slow_mirror, redis_server, tmp_path
+):
+    archive = tmp_path / "archive"
+    writer, workers = distributed_run(
+        slow_mirror,
+        redis_server.url,
+        archive,
+        tmp_path / "logs",
+        workers=1,
+        command=slow_worker,
+        kill=killer(redis_server.client(), archive, [0]),
+    )
+    assert workers[0].returncode == -signal.SIGKILL
+    log = writer.log_path.read_text()
+    assert writer.returncode == 1, log[-3000:]
+    assert "request(s) not done (no worker was left to finish them)" in log
+    assert (
+        json.loads(sorted((archive / ".newsspider" / "runs").glob("*.json"))[-1].read_text())[
+            "stats"
+        ]["distributed/not_done"]
+        > 0
+    )
+    assert len(posts_under(archive)) < SLOW_ARTICLES
+    writer, workers = distributed_run(
+        slow_mirror, redis_server.url, archive, tmp_path / "logs2", workers=2, command=slow_worker
+    )
+    assert_all_succeeded(writer, *workers)
+    assert max(slow_mirror.count(url) for url in slow_mirror.article_urls) <= 2
+    assert len(posts_under(archive)) == SLOW_ARTICLES
+    code, report = audit(archive)
+    assert code == 0, report
+    assert report["indexed"] == SLOW_ARTICLES
+
+
+def test_a_last_worker_stopped_early_says_how_many_requests_were_not_done(
+    slow_mirror, redis_server, tmp_path
+):
+    archive = tmp_path / "archive"
+    writer, workers = distributed_run(
+        slow_mirror,
+        redis_server.url,
+        archive,
+        tmp_path / "logs",
+        workers=1,
+        command=slow_worker,
+        kill=killer(redis_server.client(), archive, [0], sig=signal.SIGTERM),
+    )
+    log = workers[0].log_path.read_text()
+    assert workers[0].returncode == 1, log[-3000:]
+    assert "request(s) not done" in log
+    assert writer.returncode == 1
+    assert "request(s) not done (its last worker counted them)" in writer.log_path.read_text()
+    assert not redis_server.client().exists("newsspider:run", "newsspider:requests")
+
+
+def test_a_writer_on_another_archive_replaces_what_the_previous_one_published(
+    slow_mirror, redis_server, tmp_path
+):
+    slow_mirror.delay = 0
+    for archive in (tmp_path / "first", tmp_path / "second"):
+        writer, workers = distributed_run(
+            slow_mirror,
+            redis_server.url,
+            archive,
+            tmp_path / f"logs-{archive.name}",
+            workers=1,
+            command=slow_worker,
+        )
+        assert_all_succeeded(writer, *workers)
+        assert len(posts_under(archive)) == SLOW_ARTICLES
+        code, report = audit(archive)
+        assert code == 0, report
+    assert redis_server.client().hlen("newsspider:archived") == SLOW_ARTICLES
 
 
 def test_a_run_whose_workers_were_all_killed_is_taken_over(mirror, redis_server, tmp_path):
@@ -228,6 +370,30 @@ def test_a_run_whose_workers_were_all_killed_is_taken_over(mirror, redis_server,
     assert [mirror.count(url) for url in mirror.article_urls] == [1] * 260
 
 
+def test_a_run_left_by_killed_workers_is_not_the_one_the_writer_waits_for(
+    slow_mirror, redis_server, tmp_path
+):
+    slow_mirror.delay = 0
+    client = redis_server.client()
+    client.set("newsspider:run", "deadrun", ex=600)
+    client.hset("newsspider:run:deadrun:members", "ghost:1:abc", f"busy {time.time() - 30:.3f}")
+    archive, logs = tmp_path / "archive", tmp_path / "logs"
+    writer = start_writer(redis_server.url, archive, logs)
+    while not client.exists("newsspider:writer") and writer.poll() is None:
+        time.sleep(0.05)
+    # What the next worker does to take the dead run over, a moment before it starts its own.
+    client.delete("newsspider:run")
+    for _ in range(40):  # give the writer time to look (it did stop here, taking it for its run)
+        if writer.poll() is not None:
+            break
+        time.sleep(0.05)
+    writer, workers = distributed_run(
+        slow_mirror, redis_server.url, archive, logs, workers=1, command=slow_worker, writer=writer
+    )
+    assert_all_succeeded(writer, *workers)
+    assert len(posts_under(archive)) == SLOW_ARTICLES
+
+
 def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_path):
     result = run_crawl(
         "http://127.0.0.1:9",
@@ -238,6 +404,23 @@ def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_pa
     )
     assert result.returncode == 1
     assert "No archive writer is running" in result.stderr
+
+
+def test_an_unreachable_redis_is_one_line_and_exit_1(tmp_path):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    settings = ["-s", "NEWSSPIDER_DISTRIBUTED=1", "-s", f"REDIS_URL={url}"]
+    archive = ["-s", f"ARCHIVE_DIR={tmp_path / 'a'}"]
+    for command in (
+        ["crawl", "sina_finance", *settings, *archive],
+        ["crawl", "sina_writer", *settings, *archive],
+        ["refresh", "--all", *settings, *archive],
+    ):
+        result = scrapy(*command)
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert "Traceback" not in result.stderr
+        lines = [line for line in result.stderr.splitlines() if "Redis" in line]
+        assert len(lines) == 1, result.stderr[-3000:]
+        assert lines[0].startswith(f"newsspider: cannot reach the Redis at {url} (")
 
 
 def test_distributed_mode_needs_redis_url(tmp_path):

@@ -79,6 +79,13 @@ class Command(ScrapyCrawlCommand):
             raise UsageError(str(exc), print_help=False) from None
         spider_settings = self.settings.copy()
         spidercls.update_settings(spider_settings)
+        if spider_settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+            from newsspider.distributed.connection import unreachable
+
+            if (problem := unreachable(spider_settings["REDIS_URL"])) is not None:
+                print(f"newsspider: {problem}", file=sys.stderr)
+                self.exitcode = 1
+                return False
         if is_distributed_worker(spider_settings):
             return True  # workers never write the archive; the writer holds its lock
         config = ArchiveConfig.from_settings(self.settings)

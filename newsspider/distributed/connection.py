@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
 import redis
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
 
 _CLIENTS: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
 
+# Seconds the start-up check waits for Redis to answer.
+CHECK_TIMEOUT = 5.0
+
 
 def redis_for(crawler: Crawler) -> Any:
     """The crawler's Redis client; it answers ``str``, not ``bytes``."""
@@ -20,3 +24,34 @@ def redis_for(crawler: Crawler) -> Any:
         client = redis.Redis.from_url(crawler.settings["REDIS_URL"], decode_responses=True)
         _CLIENTS[crawler] = client
     return client
+
+
+def without_password(url: str) -> str:
+    """``url`` with any password in it replaced by ``***``, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def unreachable(url: str, timeout: float = CHECK_TIMEOUT) -> str | None:
+    """Why the Redis at ``url`` cannot be used, in one line; None when it answers PING.
+
+    Workers and the writer call this before the crawl starts, so that a Redis that is down is
+    one clear line instead of a traceback from every component that opens a connection.
+    """
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    except ValueError as exc:
+        return f"REDIS_URL {without_password(url)} is not a Redis URL ({exc})"
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return (
+            f"cannot reach the Redis at {without_password(url)} ({exc}); start it or fix REDIS_URL"
+        )
+    finally:
+        client.close()
+    return None

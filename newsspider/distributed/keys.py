@@ -53,3 +53,20 @@ class Keys:
     def writer(self) -> str:
         """Set while a writer runs and has published what is archived."""
         return f"{self.prefix}:writer"
+
+    def members(self, run_id: str) -> str:
+        """Hash of a run's members: worker id -> ``busy|idle <unix time>``."""
+        return f"{self.run}:{run_id}:members"
+
+    def inflight(self, run_id: str, worker: str) -> str:
+        """Hash of the requests a member took and has not finished (see ``.inflight``)."""
+        return f"{self.run}:{run_id}:inflight:{worker}"
+
+    def all_inflight(self, run_id: str) -> str:
+        """A ``SCAN`` pattern for every member's in-flight hash of a run."""
+        return f"{self.run}:{run_id}:inflight:*"
+
+    def outcome(self, run_id: str) -> str:
+        """How many requests a run ended without doing (``0``: it did all), set by the last
+        member to leave; missing when no member was left to end it (all were killed)."""
+        return f"{self.run}:{run_id}:outcome"

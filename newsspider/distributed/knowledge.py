@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,10 @@ class RedisKnowledge:
                 yield row
 
 
+# Seconds a half-built replacement of the shared hash outlives a writer killed while building it.
+STAGING_TTL = 3600
+
+
 def publish(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000) -> int:
     """Write index rows into the shared hash; returns how many."""
     count = 0
@@ -82,4 +87,33 @@ def publish(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000)
         if count % batch == 0:
             pipe.execute()
     pipe.execute()
+    return count
+
+
+def replace(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000) -> int:
+    """Make the shared hash hold exactly ``rows`` (what this writer's index holds); returns how
+    many.
+
+    The rows go into a staging key first, which then replaces the hash in one ``RENAME``: a
+    worker reads either the previous hash or the complete new one, never a part of it, and
+    nothing an earlier writer published for another archive (same prefix) survives.
+    """
+    staging = f"{keys.archived}:staging:{uuid.uuid4().hex}"
+    count = 0
+    pipe = redis.pipeline(transaction=False)
+    for row in rows:
+        pipe.hset(staging, row.url, encode_row(row))
+        count += 1
+        if count % batch == 0:
+            pipe.expire(staging, STAGING_TTL)
+            pipe.execute()
+    pipe.expire(staging, STAGING_TTL)
+    pipe.execute()
+    swap = redis.pipeline(transaction=True)
+    if count:
+        swap.rename(staging, keys.archived)
+        swap.persist(keys.archived)  # RENAME keeps the staging key's expiry
+    else:
+        swap.delete(keys.archived)
+    swap.execute()
     return count

@@ -1,9 +1,11 @@
 """``sina_writer``: the one process that writes the archive in the distributed mode.
 
-It publishes what the archive index holds for the workers, then takes the items they push to
+It publishes what the archive index holds for the workers (replacing, in one step, whatever
+an earlier writer published under the same prefix), then takes the items they push to
 Redis and runs them through the archive writer, exactly as a single-process crawl would. It
 stops when the workers' run is over and every item is written (or, with no run, after
-``NEWSSPIDER_WRITER_IDLE`` seconds).
+``NEWSSPIDER_WRITER_IDLE`` seconds). A run that ended with requests not done (see
+:mod:`newsspider.distributed.coordinator`) fails the writer too: one line with the count, exit 1.
 """
 
 from __future__ import annotations
@@ -46,19 +48,21 @@ class SinaWriterSpider(scrapy.Spider):
             self.crawler.stats.set_value(FAILED_STAT, "not_distributed")
             return
         from newsspider.distributed.connection import redis_for
+        from newsspider.distributed.coordinator import live_members
         from newsspider.distributed.items import decode_item
         from newsspider.distributed.keys import Keys
-        from newsspider.distributed.knowledge import publish
+        from newsspider.distributed.knowledge import replace
 
         redis = redis_for(self.crawler)
         keys = Keys.from_settings(self.settings)
         assert self.crawler.stats is not None
         stats = self.crawler.stats
-        published = publish(redis, keys, ArchiveIndex.for_crawler(self.crawler).rows())
+        published = replace(redis, keys, ArchiveIndex.for_crawler(self.crawler).rows())
         logger.info("Published %d archived article(s) for the workers", published)
         idle_limit = self.settings.getfloat("NEWSSPIDER_WRITER_IDLE", 60.0)
         redis.set(keys.writer, "ready", ex=WRITER_TTL)
-        seen_run = False
+        timeout = self.settings.getfloat("NEWSSPIDER_WORKER_TIMEOUT", 5.0)
+        run: str | None = None  # the latest run seen with a live member
         idle_since = time.monotonic()
         try:
             while True:
@@ -73,12 +77,48 @@ class SinaWriterSpider(scrapy.Spider):
                 if batch:
                     idle_since = time.monotonic()
                     continue
-                if redis.exists(keys.run):
-                    seen_run = True
+                current = redis.get(keys.run)
+                if current is not None and current != run:
+                    # A run left by killed workers is not the workers' run: the next worker
+                    # takes it over (ending it) and starts another.
+                    members = redis.hgetall(keys.members(current))
+                    if live_members(members, time.time(), timeout):
+                        run = current
+                if current is not None and current == run:
                     idle_since = time.monotonic()
-                elif seen_run or time.monotonic() - idle_since > idle_limit:
+                elif run is not None or time.monotonic() - idle_since > idle_limit:
+                    if redis.llen(keys.items):
+                        continue  # pushed between the pop above and the end of the run
                     break
                 await asyncio.sleep(0.1)
         finally:
             redis.delete(keys.writer)
+        if run is not None and self._not_done(redis, keys, run):
+            return
         logger.info("The workers' run is over and every item is written")
+
+    def _not_done(self, redis: Any, keys: Any, run: str) -> int:
+        """How many requests the workers' ``run`` left not done (logged, and the writer's run
+        failed, when any): what its last member counted or, when every member was killed, what
+        is still queued or held."""
+        from newsspider.distributed.inflight import InFlightStore
+
+        outcome = redis.get(keys.outcome(run))
+        if outcome is not None:
+            left = int(outcome)
+            why = "its last worker counted them"
+        else:
+            store = InFlightStore(redis, keys.requests)
+            left = int(redis.zcard(keys.requests)) + store.held(keys.all_inflight(run))
+            why = "no worker was left to finish them"
+        if left:
+            assert self.crawler.stats is not None
+            self.crawler.stats.set_value("distributed/not_done", left)
+            self.crawler.stats.set_value(FAILED_STAT, "incomplete")
+            logger.error(
+                "The workers' run ended with %d request(s) not done (%s): every item they "
+                "sent is written, what those would have brought is missing; run again",
+                left,
+                why,
+            )
+        return left
