@@ -104,3 +104,20 @@ def test_unreachable_redis_is_one_line():
     assert "secret" not in problem
     assert "\n" not in problem
     assert "not a Redis URL" in (unreachable("http://127.0.0.1:1") or "")
+
+
+def test_workers_find_an_article_by_its_docid_under_another_url(client):
+    from dataclasses import replace as with_changes
+
+    from newsspider.distributed.knowledge import RedisKnowledge
+
+    first = with_changes(row(1), docid="comos:aaaaaaa0000001")
+    replace(client, KEYS, [first, row(2)])
+    knowledge = RedisKnowledge(client, KEYS)
+    other = first.url.replace("/china/", "/roll/")
+    found = knowledge.find_many([(other, "comos:aaaaaaa0000001"), (row(2).url, None), ("x", "y")])
+    assert found == {other: first, row(2).url: row(2)}
+    replace(client, KEYS, [row(2)])  # another archive: its docids replace the old ones too
+    assert knowledge.find_many([(other, "comos:aaaaaaa0000001")]) == {}
+    publish(client, KEYS, [first])
+    assert knowledge.find_many([(other, "comos:aaaaaaa0000001")]) == {other: first}

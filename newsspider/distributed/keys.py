@@ -50,6 +50,11 @@ class Keys:
         return f"{self.prefix}:archived"
 
     @property
+    def docids(self) -> str:
+        """Hash: docid -> the URL its row is published under (one article, many URLs)."""
+        return f"{self.prefix}:archived:docids"
+
+    @property
     def writer(self) -> str:
         """Set while a writer runs and has published what is archived."""
         return f"{self.prefix}:writer"

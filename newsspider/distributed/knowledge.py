@@ -30,7 +30,7 @@ class RedisKnowledge:
     """The archive index as workers see it: the Redis hash the writer keeps (read-only here).
 
     Offers what spiders ask of :class:`~newsspider.archive.index.ArchiveIndex`: ``get``,
-    ``get_many``, ``count`` and ``select``.
+    ``get_many``, ``find_many``, ``count`` and ``select``.
     """
 
     def __init__(self, redis: Any, keys: Keys) -> None:
@@ -60,8 +60,22 @@ class RedisKnowledge:
         }
 
     def find_many(self, articles: Iterable[tuple[str, str | None]]) -> dict[str, IndexRow]:
-        """The rows of those articles the writer has published, by the URL asked for."""
-        return self.get_many(url for url, _docid in articles)
+        """The rows of those articles the writer has published, by the URL asked for: the
+        row of the URL, else the row of its docid (the article archived under another URL).
+        At most three round trips."""
+        wanted = dict(articles)
+        found = self.get_many(wanted)
+        missing = {docid: url for url, docid in wanted.items() if docid and url not in found}
+        if not missing:
+            return found
+        docids = list(missing)
+        holders = self.redis.hmget(self.keys.docids, docids)
+        by_holder = {
+            holder: missing[d] for d, holder in zip(docids, holders, strict=True) if holder
+        }
+        for holder, row in self.get_many(by_holder).items():
+            found[by_holder[holder]] = row
+        return found
 
     def count(self) -> int:
         return int(self.redis.hlen(self.keys.archived))
@@ -83,6 +97,8 @@ def publish(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000)
     pipe = redis.pipeline(transaction=False)
     for row in rows:
         pipe.hset(keys.archived, row.url, encode_row(row))
+        if row.docid:
+            pipe.hset(keys.docids, row.docid, row.url)
         count += 1
         if count % batch == 0:
             pipe.execute()
@@ -98,22 +114,32 @@ def replace(redis: Any, keys: Keys, rows: Iterable[IndexRow], batch: int = 1000)
     worker reads either the previous hash or the complete new one, never a part of it, and
     nothing an earlier writer published for another archive (same prefix) survives.
     """
-    staging = f"{keys.archived}:staging:{uuid.uuid4().hex}"
-    count = 0
+    token = uuid.uuid4().hex
+    staging, staging_docids = f"{keys.archived}:staging:{token}", f"{keys.docids}:staging:{token}"
+    count = docids = 0
     pipe = redis.pipeline(transaction=False)
     for row in rows:
         pipe.hset(staging, row.url, encode_row(row))
+        if row.docid:
+            pipe.hset(staging_docids, row.docid, row.url)
+            docids += 1
         count += 1
         if count % batch == 0:
             pipe.expire(staging, STAGING_TTL)
+            pipe.expire(staging_docids, STAGING_TTL)
             pipe.execute()
     pipe.expire(staging, STAGING_TTL)
+    pipe.expire(staging_docids, STAGING_TTL)
     pipe.execute()
     swap = redis.pipeline(transaction=True)
-    if count:
-        swap.rename(staging, keys.archived)
-        swap.persist(keys.archived)  # RENAME keeps the staging key's expiry
-    else:
-        swap.delete(keys.archived)
+    for source, target, filled in (
+        (staging, keys.archived, count),
+        (staging_docids, keys.docids, docids),
+    ):
+        if filled:
+            swap.rename(source, target)
+            swap.persist(target)  # RENAME keeps the staging key's expiry
+        else:
+            swap.delete(target)
     swap.execute()
     return count

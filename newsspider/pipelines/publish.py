@@ -38,7 +38,8 @@ class KnowledgePublisherPipeline:
         if isinstance(item, ArticleItem | ArticleCheck):
             from newsspider.distributed.knowledge import publish
 
-            row = ArchiveIndex.for_crawler(self.crawler).get(item.url)
+            index = ArchiveIndex.for_crawler(self.crawler)
+            row = index.find(item.url, getattr(item, "docid", None))
             if row is not None:
                 publish(self.redis, self.keys, [row])
                 self.stats.inc_value("distributed/published")
