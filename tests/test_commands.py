@@ -16,10 +16,11 @@ import pytest
 
 from newsspider.archive import lock
 from newsspider.archive.audit import AuditReport, IndexSnapshot
-from newsspider.archive.index import LIVE, ArchiveIndex, IndexRow
+from newsspider.archive.index import ArchiveIndex, IndexRow
 from newsspider.commands import archive_index as archive_index_command
 
 from conftest import scrapy
+from test_index import row as index_row
 
 FOLDER = "金融/新浪财经/新浪财经－国內"
 
@@ -49,21 +50,7 @@ def post(n: int) -> tuple[str, bytes]:
 
 
 def row(n: int, path: str, data: bytes) -> IndexRow:
-    return IndexRow(
-        url=f"https://finance.sina.com.cn/china/doc-i{n:07d}.shtml",
-        docid=f"comos:{n}",
-        channel="china",
-        path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        title=f"标题{n}",
-        intime=1_700_000_000 + n,
-        mtime=1_700_000_000 + n,
-        etag=None,
-        last_modified=None,
-        first_archived="2024-01-01T00:00:00+00:00",
-        last_checked="2024-01-01T00:00:00+00:00",
-        status=LIVE,
-    )
+    return index_row(n, path=path, sha256=hashlib.sha256(data).hexdigest())
 
 
 def build(root: Path, rows: list[IndexRow], posts: dict[str, bytes]) -> None:

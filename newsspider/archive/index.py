@@ -278,24 +278,21 @@ class ArchiveIndex:
 
     def shared_paths(self) -> dict[str, list[IndexRow]]:
         """Posts that more than one row points at: ``{path: rows}``."""
-        query = (
-            "SELECT * FROM articles WHERE path IN "
-            "(SELECT path FROM articles GROUP BY path HAVING COUNT(*) > 1) ORDER BY path, url"
-        )
-        result: dict[str, list[IndexRow]] = {}
-        for found in self._db.execute(query):
-            result.setdefault(found["path"], []).append(IndexRow(**dict(found)))
-        return result
+        return self._shared("path")
 
     def shared_docids(self) -> dict[str, list[IndexRow]]:
         """Articles (docids) that more than one row holds: ``{docid: rows}``."""
+        return self._shared("docid")
+
+    def _shared(self, column: str) -> dict[str, list[IndexRow]]:
         query = (
-            "SELECT * FROM articles WHERE docid IN (SELECT docid FROM articles "
-            "WHERE docid IS NOT NULL GROUP BY docid HAVING COUNT(*) > 1) ORDER BY docid, url"
+            f"SELECT * FROM articles WHERE {column} IN (SELECT {column} FROM articles "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING COUNT(*) > 1) "
+            f"ORDER BY {column}, url"
         )
         result: dict[str, list[IndexRow]] = {}
         for found in self._db.execute(query):
-            result.setdefault(found["docid"], []).append(IndexRow(**dict(found)))
+            result.setdefault(found[column], []).append(IndexRow(**dict(found)))
         return result
 
     def uncanonical(self) -> list[IndexRow]:
