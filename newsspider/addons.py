@@ -43,11 +43,18 @@ class DistributedAddon:
         if not settings.getbool("NEWSSPIDER_DISTRIBUTED"):
             return
         prefix = str(settings.get("NEWSSPIDER_REDIS_PREFIX") or "newsspider")
+        checks = [*settings.getlist("RUN_PREFLIGHT"), "newsspider.distributed.connection.preflight"]
+        settings.set("RUN_PREFLIGHT", list(dict.fromkeys(checks)), "spider")
         pipelines = dict(settings.getdict("ITEM_PIPELINES"))
         if settings.get("NEWSSPIDER_ROLE") == "writer":
-            pipelines["newsspider.pipelines.publish.KnowledgePublisherPipeline"] = 900
+            pipelines["newsspider.distributed.pipelines.KnowledgePublisherPipeline"] = 900
             settings.set("ITEM_PIPELINES", pipelines, priority="spider")
             return
+        # Workers never write the archive: the writer does, and holds its lock.
+        settings.set("ARCHIVE_WRITES", False, "spider")
+        middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+        middlewares["newsspider.distributed.seeding.DistributedSeeding"] = 50
+        settings.set("SPIDER_MIDDLEWARES", middlewares, "spider")
         settings.set("SCHEDULER", "newsspider.distributed.scheduler.RedisScheduler", "spider")
         settings.set(
             "DUPEFILTER_CLASS", "newsspider.distributed.scheduler.RedisDupeFilter", "spider"
@@ -58,7 +65,7 @@ class DistributedAddon:
         settings.set(
             "NEWSSPIDER_KNOWLEDGE", "newsspider.distributed.knowledge.RedisKnowledge", "spider"
         )
-        queue = {"newsspider.pipelines.redis_queue.RedisItemQueuePipeline": 800}
+        queue = {"newsspider.distributed.pipelines.RedisItemQueuePipeline": 800}
         settings.set("ITEM_PIPELINES", queue, "spider")
         extensions = dict(settings.getdict("EXTENSIONS"))
         extensions["newsspider.distributed.coordinator.RunCoordinator"] = 100

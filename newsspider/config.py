@@ -62,6 +62,21 @@ _TRUE = frozenset({"1", "True", "true"})
 _FALSE = frozenset({"0", "False", "false"})
 
 
+def parse_import_paths(name: str, value: object) -> list[str]:
+    """A list of dotted import paths (``package.module.name``), as a list or comma-separated."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{name}={value!r} is not valid; use a list of import paths")
+    paths = [str(item).strip() for item in items if str(item).strip()]
+    for path in paths:
+        if not all(part.isidentifier() for part in path.split(".")) or "." not in path:
+            raise ConfigError(
+                f"{name}={value!r} is not valid; use import paths like package.module.check "
+                f"({path!r} is not one)"
+            )
+    return paths
+
+
 def parse_bool(name: str, value: object) -> bool:
     """A flag: ``True``/``False``, ``true``/``false`` or ``1``/``0``."""
     text = str(int(value)) if isinstance(value, bool) else str(value)
@@ -209,6 +224,7 @@ SETTINGS: tuple[tuple[str, Parser], ...] = (
     ("ARCHIVE_LOCK_WAIT", seconds()),
     ("ARCHIVE_INDEX_BATCH", whole_number(1)),
     ("ARCHIVE_INDEX_BATCH_SECONDS", seconds()),
+    ("ARCHIVE_WRITES", parse_bool),
     ("SINA_CATCHUP_PAGES", whole_number(1)),
     ("SINA_MIRROR", _parse_mirror_setting),
     ("SINA_REACHABILITY_ENABLED", parse_bool),
@@ -218,6 +234,7 @@ SETTINGS: tuple[tuple[str, Parser], ...] = (
     ("RUN_MAX_ERROR_RATIO", parse_ratio),
     ("RUN_MAX_FALLBACK_RATIO", parse_ratio),
     ("RUN_FALLBACK_MIN_PAGES", whole_number(1)),
+    ("RUN_PREFLIGHT", parse_import_paths),
     ("REPORT_ENABLED", parse_bool),
     ("REPORT_DIR", parse_optional_path),
     ("REPORT_KEEP", whole_number(0)),
@@ -235,17 +252,13 @@ SETTINGS: tuple[tuple[str, Parser], ...] = (
 
 
 def validate_settings(settings: BaseSettings) -> None:
-    """Raise ``ConfigError`` for the first setting of :data:`SETTINGS` that is unusable, or
-    for distributed mode without ``REDIS_URL``. Unset settings (None) are left to their
-    readers' defaults, except ``ARCHIVE_DIR``, which must be set."""
+    """Raise ``ConfigError`` for the first setting of :data:`SETTINGS` that is unusable.
+    Unset settings (None) are left to their readers' defaults, except ``ARCHIVE_DIR``, which
+    must be set. (What a combination of settings needs is an add-on's ``RUN_PREFLIGHT``.)"""
     for name, parse in SETTINGS:
         value = settings.get(name)
         if value is not None or name == "ARCHIVE_DIR":
             parse(name, "" if value is None else value)
-    # Every value is usable now, so getbool() cannot fail.
-    redis_url = str(settings.get("REDIS_URL") or "").strip()
-    if settings.getbool("NEWSSPIDER_DISTRIBUTED") and not redis_url:
-        raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
 
 
 @dataclass(frozen=True)
@@ -283,10 +296,3 @@ def positive_int(name: str, value: object, *, maximum: int | None = None) -> int
         upper = f" to {maximum}" if maximum is not None else " or more"
         raise ConfigError(f"-a {name}={value!s} is not valid; use a whole number from 1{upper}")
     return number
-
-
-def is_distributed_worker(settings: BaseSettings) -> bool:
-    """True for a distributed worker: it neither writes nor locks the archive."""
-    return (
-        settings.getbool("NEWSSPIDER_DISTRIBUTED") and settings.get("NEWSSPIDER_ROLE") != "writer"
-    )

@@ -1,7 +1,7 @@
 """Scrapy settings for newsspider. Every value here can be overridden with ``-s NAME=VALUE``."""
 
 BOT_NAME = "newsspider"
-SPIDER_MODULES = ["newsspider.spiders"]
+SPIDER_MODULES = ["newsspider.spiders", "newsspider.distributed.writer"]
 NEWSPIDER_MODULE = "newsspider.spiders"
 COMMANDS_MODULE = "newsspider.commands"
 
@@ -13,6 +13,7 @@ ARCHIVE_FSYNC = True  # fsync each post before its rename, its folder before the
 ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop at once
 ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
+ARCHIVE_WRITES = True  # this process writes the archive and takes its lock (add-ons may say not)
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
 WORKER_TASK_TIMEOUT = 60  # seconds a worker may spend on one task before it is killed (0: no limit)
 PROGRESS_ENABLED = True  # progress lines and the summary line
@@ -22,6 +23,7 @@ RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (e
 # RUN_MAX_ERROR_RATIO = 1 with a large RUN_MAX_ERRORS switches the threshold off.
 RUN_MAX_FALLBACK_RATIO = 0.2  # more pages than this share on meta/generic: the run fails (exit 1)
 RUN_FALLBACK_MIN_PAGES = 10  # ... once the run read at least this many pages
+RUN_PREFLIGHT: list[str] = []  # checks (import paths) a run must pass before it starts
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 REPORT_KEEP = 100  # reports kept in REPORT_DIR, the newest; 0 keeps every one
@@ -38,6 +40,8 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "newsspider.extensions.outcomes.ArticleOutcomes": 400,
+    "newsspider.extensions.archive.CrawlArchive": 410,
+    "newsspider.workers.WorkerPool": 420,
     "newsspider.extensions.reachability.SinaReachability": 500,
     "newsspider.extensions.health.ErrorThreshold": 510,
     "newsspider.extensions.drift.ExtractionDrift": 520,

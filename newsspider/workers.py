@@ -59,7 +59,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final, TypeVar, cast
-from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -93,7 +92,6 @@ _READY = b"newsspider worker ready\n"
 _PARENT_ENV = "NEWSSPIDER_WORKER_PARENT"
 _PR_SET_PDEATHSIG = 1
 _PIPE_SIZE = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
-_BY_CRAWLER: WeakKeyDictionary[Any, WorkerPool] = WeakKeyDictionary()
 
 
 class WorkerCrashed(RuntimeError):
@@ -168,23 +166,27 @@ class WorkerPool:
         self._closing = False
 
     @classmethod
-    def for_crawler(cls, crawler: Crawler) -> WorkerPool:
-        """The crawl's pool, shared by its components; closed when the spider closes."""
+    def from_crawler(cls, crawler: Crawler) -> WorkerPool:
+        """The crawl's pool (an extension: Scrapy builds it once, components reach it with
+        :meth:`of`); closed when the spider closes."""
         # Imported here: a worker process imports this module and needs neither.
         from scrapy import signals
 
         from newsspider.config import worker_processes
 
-        pool = _BY_CRAWLER.get(crawler)
-        if pool is None:
-            pool = cls(
-                worker_processes(crawler.settings, AUTO_MAX),
-                crawler.stats,
-                task_timeout=crawler.settings.getfloat("WORKER_TASK_TIMEOUT", DEFAULT_TASK_TIMEOUT),
-            )
-            crawler.signals.connect(pool.close, signal=signals.spider_closed)
-            _BY_CRAWLER[crawler] = pool
+        pool = cls(
+            worker_processes(crawler.settings, AUTO_MAX),
+            crawler.stats,
+            task_timeout=crawler.settings.getfloat("WORKER_TASK_TIMEOUT"),
+        )
+        crawler.signals.connect(pool.close, signal=signals.spider_closed)
         return pool
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> WorkerPool:
+        """The crawl's pool; one that runs every task in this process when the extension is
+        not enabled."""
+        return crawler.get_extension(cls) or cls(0, crawler.stats)
 
     @property
     def started(self) -> int:

@@ -15,6 +15,7 @@ from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import post_filename
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exporters import HexoPostExporter, render_post
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.items import ArticleItem, article_item
 from newsspider.pipelines.archive import ArchiveWriterPipeline
 from newsspider.pipelines.body import BodyPipeline
@@ -27,7 +28,13 @@ from conftest import CHINA_DIR, GOLDENS, completed
 
 
 def make_crawler(tmp_path, **settings):
-    merged = {"ARCHIVE_DIR": str(tmp_path), "ARCHIVE_BODY": "verbatim", "ARCHIVE_AUTHOR": "site"}
+    merged = {
+        "ARCHIVE_DIR": str(tmp_path),
+        "ARCHIVE_BODY": "verbatim",
+        "ARCHIVE_AUTHOR": "site",
+        # The crawl's shared objects, as the project's settings enable them.
+        "EXTENSIONS": {"newsspider.extensions.archive.CrawlArchive": 410},
+    }
     merged.update(settings)
     return get_crawler(SinaFinanceSpider, merged)
 
@@ -39,7 +46,9 @@ _OPEN_CHAINS = []
 def _close_chains():
     yield
     while _OPEN_CHAINS:
-        _OPEN_CHAINS.pop().stages[-1].close_spider()
+        chain = _OPEN_CHAINS.pop()
+        chain.stages[-1].close_spider()
+        CrawlArchive.of(chain.crawler).close()  # what the spider_closed signal does in a crawl
 
 
 class Chain:
@@ -381,6 +390,7 @@ def test_an_index_with_shared_posts_is_repaired_at_start(tmp_path):
     writer = ArchiveWriterPipeline.from_crawler(crawler)
     writer.open_spider()
     writer.close_spider()
+    CrawlArchive.of(crawler).close()
     assert crawler.stats.get_value("archive/repaired") >= 3
     index = ArchiveIndex(tmp_path)
     try:

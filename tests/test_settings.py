@@ -72,7 +72,7 @@ def test_distributed_workers_share_the_queue_and_push_items():
     assert settings.getbool("SCHEDULER_PERSIST") is True
     assert settings["SCHEDULER_QUEUE_KEY"] == "newsspider:requests"
     assert list(settings.getdict("ITEM_PIPELINES")) == [
-        "newsspider.pipelines.redis_queue.RedisItemQueuePipeline"
+        "newsspider.distributed.pipelines.RedisItemQueuePipeline"
     ]
     assert "newsspider.distributed.coordinator.RunCoordinator" in settings.getdict("EXTENSIONS")
     assert settings["NEWSSPIDER_KNOWLEDGE"] == "newsspider.distributed.knowledge.RedisKnowledge"
@@ -85,7 +85,7 @@ def test_the_distributed_writer_runs_the_single_process_pipelines_and_publishes(
     pipelines = settings.getdict("ITEM_PIPELINES")
     assert "newsspider.pipelines.archive.ArchiveWriterPipeline" in pipelines
     assert "newsspider.pipelines.body.BodyPipeline" in pipelines
-    assert "newsspider.pipelines.publish.KnowledgePublisherPipeline" in pipelines
+    assert "newsspider.distributed.pipelines.KnowledgePublisherPipeline" in pipelines
     assert "redis" not in str(settings.get("SCHEDULER")).lower()
 
 
@@ -122,6 +122,11 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
     "ARCHIVE_BODY": (["clean", "verbatim", "Clean"], ["fancy", ""]),
     "ARCHIVE_AUTHOR": (["site", "source"], ["me", ""]),
     "ARCHIVE_FSYNC": FLAG,
+    "ARCHIVE_WRITES": FLAG,
+    "RUN_PREFLIGHT": (
+        [[], "", "a.b", ["newsspider.distributed.connection.preflight"], "a.b, c.d"],
+        ["nodots", ["a b.c"], 12, "a..b"],
+    ),
     "ARCHIVE_LOCK_WAIT": SECONDS,
     "ARCHIVE_INDEX_BATCH": (["1", "100", 5], ["0", "-1", "1.5", "abc", "", True]),
     "ARCHIVE_INDEX_BATCH_SECONDS": SECONDS,
@@ -202,12 +207,16 @@ def test_bad_values_are_refused_in_one_line_naming_setting_value_and_what_is_val
 
 
 def test_distributed_mode_needs_redis_url(tmp_path):
+    from newsspider.addons import DistributedAddon
+    from newsspider.distributed.connection import preflight
+
     settings = with_setting(tmp_path, "NEWSSPIDER_DISTRIBUTED", "1")
     settings.set("REDIS_URL", "", priority="cmdline")
+    validate_settings(settings)  # each value is fine; their combination is the add-on's check
+    DistributedAddon().update_settings(settings)
+    assert "newsspider.distributed.connection.preflight" in settings.getlist("RUN_PREFLIGHT")
     with pytest.raises(ConfigError, match="NEWSSPIDER_DISTRIBUTED needs REDIS_URL"):
-        validate_settings(settings)
-    settings.set("NEWSSPIDER_DISTRIBUTED", "0", priority="cmdline")
-    validate_settings(settings)
+        preflight(settings)
 
 
 def test_the_project_defaults_are_valid():

@@ -20,13 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
-
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
-
-    from newsspider.spiders.sina_refresh import RefreshSelection
+from typing import IO, Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +65,15 @@ def to_unix(moment: datetime | None) -> int | None:
     return int(moment.timestamp()) if moment is not None else None
 
 
+class Selection(Protocol):
+    """A choice of archived articles (a refresh's ``--since``/``--channel``/…), as an SQL
+    condition on the ``articles`` columns and as the same test on one row."""
+
+    def where(self, now: datetime) -> tuple[str, tuple[Any, ...]]: ...
+
+    def matches(self, row: IndexRow, now: datetime) -> bool: ...
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """One archived article. ``path`` is relative to the archive root; times are unix seconds
@@ -99,7 +102,6 @@ _UPSERT = (
 )
 
 
-_BY_CRAWLER: WeakKeyDictionary[Any, ArchiveIndex] = WeakKeyDictionary()
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
 
 
@@ -151,25 +153,6 @@ class ArchiveIndex:
         index.before_commit = None
         index._journal = None
         index._closed = False
-        return index
-
-    @classmethod
-    def for_crawler(cls, crawler: Crawler) -> ArchiveIndex:
-        """The index of the crawl's archive, opened once and shared by its components.
-
-        ``ARCHIVE_INDEX_BATCH`` rows or ``ARCHIVE_INDEX_BATCH_SECONDS`` make a transaction.
-        The archive writer closes it when the spider closes.
-        """
-        index = _BY_CRAWLER.get(crawler)
-        if index is None:
-            from newsspider.config import ArchiveConfig
-
-            index = cls(
-                ArchiveConfig.from_settings(crawler.settings).root,
-                batch_size=crawler.settings.getint("ARCHIVE_INDEX_BATCH", 100),
-                batch_seconds=crawler.settings.getfloat("ARCHIVE_INDEX_BATCH_SECONDS", 2.0),
-            )
-            _BY_CRAWLER[crawler] = index
         return index
 
     # --- reading ------------------------------------------------------------------------------
@@ -232,7 +215,7 @@ class ArchiveIndex:
         for found in self._db.execute(query, params):
             yield IndexRow(**dict(found))
 
-    def select(self, selection: RefreshSelection, now: datetime) -> Iterator[IndexRow]:
+    def select(self, selection: Selection, now: datetime) -> Iterator[IndexRow]:
         """The rows a refresh selection picks."""
         where, params = selection.where(now)
         return self.rows(where, params)
@@ -341,7 +324,7 @@ class ArchiveIndex:
             self._journal.seek(0)
 
     def close(self) -> None:
-        """Commit and close (the crawler's shared index is forgotten too)."""
+        """Commit and close; a second call does nothing."""
         if self._closed:
             return
         self._closed = True
@@ -349,9 +332,6 @@ class ArchiveIndex:
             self.commit()
             self._journal.close()
         self._db.close()
-        for crawler, index in list(_BY_CRAWLER.items()):
-            if index is self:
-                del _BY_CRAWLER[crawler]
 
     # --- crash recovery -----------------------------------------------------------------------
 

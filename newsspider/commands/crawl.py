@@ -17,19 +17,32 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
+from scrapy.utils.misc import load_object
 
 from newsspider.archive import lock
-from newsspider.config import (
-    ArchiveConfig,
-    ConfigError,
-    is_distributed_worker,
-    validate_settings,
-)
-from newsspider.exitcodes import LOCKED, exit_code
+from newsspider.config import ArchiveConfig, ConfigError, validate_settings
+from newsspider.exitcodes import FAILED, LOCKED, exit_code
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+
+
+def run_settings(settings: BaseSettings, spidercls: type[Spider]) -> BaseSettings:
+    """The settings the crawl of ``spidercls`` will run with, before it starts: a copy of
+    ``settings`` with the spider's ``custom_settings`` and the add-ons (``ADDONS``) applied, so
+    that what an add-on decides (``ARCHIVE_WRITES``, ``RUN_PREFLIGHT``) is known in time."""
+    merged = settings.copy()
+    spidercls.update_settings(merged)
+    addons = merged.getwithbase("ADDONS")
+    for path, _priority in sorted(addons.items(), key=lambda pair: pair[1] or 0):
+        if _priority is None:
+            continue
+        addon = load_object(path)()
+        if hasattr(addon, "update_settings"):
+            addon.update_settings(merged)
+    return merged
 
 
 class Command(ScrapyCrawlCommand):
@@ -77,17 +90,18 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
-        spider_settings = self.settings.copy()
-        spidercls.update_settings(spider_settings)
-        if spider_settings.getbool("NEWSSPIDER_DISTRIBUTED"):
-            from newsspider.distributed.connection import unreachable
-
-            if (problem := unreachable(spider_settings["REDIS_URL"])) is not None:
+        spider_settings = run_settings(self.settings, spidercls)
+        for check in spider_settings.getlist("RUN_PREFLIGHT"):
+            try:
+                problem = load_object(check)(spider_settings)
+            except ConfigError as exc:
+                raise UsageError(str(exc), print_help=False) from None
+            if problem is not None:  # a service the run needs is not there: nothing is done
                 print(f"newsspider: {problem}", file=sys.stderr)
-                self.exitcode = 1
+                self.exitcode = FAILED
                 return False
-        if is_distributed_worker(spider_settings):
-            return True  # workers never write the archive; the writer holds its lock
+        if not spider_settings.getbool("ARCHIVE_WRITES"):
+            return True  # a process that never writes the archive leaves its lock alone
         config = ArchiveConfig.from_settings(self.settings)
         try:
             lock.acquire(config.root, wait=config.lock_wait)

@@ -18,12 +18,13 @@ from scrapy.exceptions import UsageError
 
 from newsspider.archive.index import INDEX_NAME, STATE_DIR
 from newsspider.commands.crawl import Command as CrawlCommand
+from newsspider.commands.crawl import run_settings
 from newsspider.config import (
     ArchiveConfig,
     ConfigError,
-    is_distributed_worker,
     validate_settings,
 )
+from newsspider.spiders.sina_refresh import SinaRefreshSpider
 
 
 class Command(CrawlCommand):
@@ -68,7 +69,7 @@ class Command(CrawlCommand):
             validate_settings(self.settings)  # first: a bad value is named as such
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
-        if is_distributed_worker(self.settings):
+        if not run_settings(self.settings, SinaRefreshSpider).getbool("ARCHIVE_WRITES"):
             return
         root = ArchiveConfig.from_settings(self.settings).root
         index = root / STATE_DIR / INDEX_NAME

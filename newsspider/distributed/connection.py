@@ -1,29 +1,26 @@
-"""One Redis client per crawler, from ``REDIS_URL`` (the setting scrapy-redis reads too)."""
+"""Redis clients from ``REDIS_URL`` (the setting scrapy-redis reads too)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-from weakref import WeakKeyDictionary
 
 import redis
 
+from newsspider.config import ConfigError
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-
-_CLIENTS: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+    from scrapy.settings import BaseSettings
 
 # Seconds the start-up check waits for Redis to answer.
 CHECK_TIMEOUT = 5.0
 
 
 def redis_for(crawler: Crawler) -> Any:
-    """The crawler's Redis client; it answers ``str``, not ``bytes``."""
-    client = _CLIENTS.get(crawler)
-    if client is None:
-        client = redis.Redis.from_url(crawler.settings["REDIS_URL"], decode_responses=True)
-        _CLIENTS[crawler] = client
-    return client
+    """A Redis client for the crawl's ``REDIS_URL``, answering ``str``, not ``bytes``. Each
+    component builds its own once (in ``from_crawler``) and keeps it: no registry."""
+    return redis.Redis.from_url(crawler.settings["REDIS_URL"], decode_responses=True)
 
 
 def without_password(url: str) -> str:
@@ -55,3 +52,12 @@ def unreachable(url: str, timeout: float = CHECK_TIMEOUT) -> str | None:
     finally:
         client.close()
     return None
+
+
+def preflight(settings: BaseSettings) -> str | None:
+    """The distributed mode's check before a run starts (``RUN_PREFLIGHT``): a usage error
+    without ``REDIS_URL``, and one line when the Redis there does not answer."""
+    url = str(settings.get("REDIS_URL") or "").strip()
+    if not url:
+        raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
+    return unreachable(url)

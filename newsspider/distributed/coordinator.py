@@ -27,7 +27,6 @@ import socket
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
@@ -44,7 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_BY_CRAWLER: WeakKeyDictionary[Any, RunCoordinator] = WeakKeyDictionary()
 
 # Seconds a run's outcome (requests not done) is kept for the writer to read.
 OUTCOME_TTL = 3600
@@ -94,7 +92,6 @@ class RunCoordinator:
         if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
             raise NotConfigured
         coordinator = cls(crawler)
-        _BY_CRAWLER[crawler] = coordinator
         crawler.signals.connect(coordinator.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(coordinator.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(coordinator.spider_closed, signal=signals.spider_closed)
@@ -103,7 +100,10 @@ class RunCoordinator:
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> RunCoordinator:
         """The crawler's coordinator (the extension instance)."""
-        return _BY_CRAWLER[crawler]
+        coordinator = crawler.get_extension(cls)
+        if coordinator is None:
+            raise RuntimeError("RunCoordinator is not enabled (NEWSSPIDER_DISTRIBUTED)")
+        return coordinator
 
     def _stats(self) -> Any:
         assert self.crawler.stats is not None

@@ -35,11 +35,6 @@ class Keys:
         return f"{self.prefix}:run"
 
     @property
-    def workers(self) -> str:
-        """Hash: worker id -> ``busy|idle <unix time>``."""
-        return f"{self.prefix}:workers"
-
-    @property
     def items(self) -> str:
         """List: items the workers finished, for the writer."""
         return f"{self.prefix}:items"

@@ -8,18 +8,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
-from newsspider.archive.index import IndexRow
+from newsspider.archive.index import IndexRow, Selection
 from newsspider.distributed.connection import redis_for
 from newsspider.distributed.keys import Keys
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-
-    from newsspider.spiders.sina_refresh import RefreshSelection
-
-_BY_CRAWLER: WeakKeyDictionary[Any, RedisKnowledge] = WeakKeyDictionary()
 
 
 def encode_row(row: IndexRow) -> str:
@@ -39,11 +34,8 @@ class RedisKnowledge:
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> RedisKnowledge:
-        knowledge = _BY_CRAWLER.get(crawler)
-        if knowledge is None:
-            knowledge = cls(redis_for(crawler), Keys.from_settings(crawler.settings))
-            _BY_CRAWLER[crawler] = knowledge
-        return knowledge
+        """What the crawl's writer publishes (the spiders build it once and keep it)."""
+        return cls(redis_for(crawler), Keys.from_settings(crawler.settings))
 
     def get(self, url: str) -> IndexRow | None:
         raw = self.redis.hget(self.keys.archived, url)
@@ -80,7 +72,7 @@ class RedisKnowledge:
     def count(self) -> int:
         return int(self.redis.hlen(self.keys.archived))
 
-    def select(self, selection: RefreshSelection, now: datetime) -> Iterator[IndexRow]:
+    def select(self, selection: Selection, now: datetime) -> Iterator[IndexRow]:
         rows = (IndexRow(**json.loads(raw)) for raw in self.redis.hvals(self.keys.archived))
         for row in sorted(rows, key=lambda r: (r.intime or 0, r.url)):
             if selection.matches(row, now):

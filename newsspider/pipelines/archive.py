@@ -24,6 +24,7 @@ from newsspider.archive.paths import PostPaths
 from newsspider.archive.repair import repair_index
 from newsspider.config import ArchiveConfig
 from newsspider.exporters import HexoPostExporter
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.items import ArticleCheck, ArticleItem
 from newsspider.pipelines.normalize import worker_failure
 from newsspider.workers import WorkerCrashed, WorkerPool
@@ -75,7 +76,7 @@ class ArchiveWriterPipeline:
         self.config = config
         self.index: ArchiveIndex | None = None
         self.paths: PostPaths | None = None
-        self.workers = WorkerPool.for_crawler(crawler)
+        self.workers = WorkerPool.of(crawler)
         self._unsynced: set[Path] = set()  # folders with renames not yet fsynced
 
     @classmethod
@@ -90,7 +91,7 @@ class ArchiveWriterPipeline:
         if removed:
             self.stats.inc_value("archive/temp_removed", removed)
             logger.info("Removed %d temp file(s) left by an interrupted run", removed)
-        self.index = ArchiveIndex.for_crawler(self.crawler)
+        self.index = CrawlArchive.index_of(self.crawler)
         self.index.before_commit = self._sync_folders
         recovered = self.index.recover(sha256_of)
         if recovered:
@@ -111,7 +112,9 @@ class ArchiveWriterPipeline:
 
     def close_spider(self) -> None:
         if self.index is not None:
-            self.index.close()
+            # What this run wrote is committed before another run may take the lock; the
+            # index itself is closed by its owner (CrawlArchive) when the spider closes.
+            self.index.commit()
         lock.release(self.config.root)
 
     def _sync_folders(self) -> None:

@@ -26,7 +26,7 @@ class BodyPipeline:
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.mode = mode
-        self.workers = WorkerPool.for_crawler(crawler)
+        self.workers = WorkerPool.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BodyPipeline:

@@ -25,7 +25,7 @@ The four Sina templates take the body from their own container only: a page with
 markup but no body container is a broken page of that template (``body_html`` None, so the crawl
 drops and counts it), never a ``meta`` or ``generic`` one. Every template falls back to
 ``og:title`` for the title, ``article:author`` for the source and the displayed date for
-``published_at``; ``canonical_url`` is always ``og:url``.
+``published_at``.
 
 Whether a ``meta`` or ``generic`` result is the article at all (and not an error page, a login
 or captcha wall, a channel front page, or another article) is :func:`looks_like_article`'s
@@ -148,7 +148,6 @@ class ArticlePage:
     published_at: datetime | None
     displayed_at: datetime | None
     source: str | None
-    canonical_url: str | None
     body_html: str | None
     template: str = "finance"
     headlines: tuple[str, ...] = ()
@@ -301,11 +300,6 @@ def _container_html(sel: etree._Element, css: str) -> str | None:
     if not found:
         return None
     return inner_html(found[0])
-
-
-def extract_title(sel: etree._Element) -> str | None:
-    """The headline of a finance page: ``h1.main-title``, else ``og:title``."""
-    return _first_text(sel, "h1.main-title") or _normalize(_meta(sel, "og:title"))
 
 
 def extract_body_html(sel: etree._Element) -> str | None:
@@ -585,7 +579,6 @@ def parse_article(page: Selector | etree._Element) -> ArticlePage:
         published_at=published or visible.displayed_at,
         displayed_at=visible.displayed_at,
         source=visible.source or _normalize(metas.get("article:author")),
-        canonical_url=metas.get("og:url"),
         body_html=visible.body_html,
         template=template,
         headlines=headlines,

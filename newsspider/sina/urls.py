@@ -82,15 +82,6 @@ def sina_url(url: object) -> str:
     return urlunsplit((scheme, host, parts.path or "/", parts.query, parts.fragment))
 
 
-def is_sina_url(url: object) -> bool:
-    """Whether :func:`sina_url` accepts ``url``."""
-    try:
-        sina_url(url)
-    except NotSinaUrl:
-        return False
-    return True
-
-
 def canonical_article_url(url: object) -> str:
     """The one URL an article is known by: https, no query, no fragment.
 

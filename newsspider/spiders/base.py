@@ -16,7 +16,6 @@ from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow
-from newsspider.exitcodes import FAILED_STAT
 from newsspider.extensions.outcomes import ArticleOutcomes
 from newsspider.failures import Refused, describe_failure
 from newsspider.items import ArticleCheck, ArticleItem, article_item
@@ -35,7 +34,7 @@ from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 logger = logging.getLogger(__name__)
 
 DEAD_STATUSES = (404, 410)
-DEFAULT_KNOWLEDGE = "newsspider.archive.index.ArchiveIndex"
+DEFAULT_KNOWLEDGE = "newsspider.extensions.archive.CrawlArchive"
 NOT_MODIFIED = 304
 _PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
 _TAIL_BYTES = 16 * 1024
@@ -113,28 +112,15 @@ class ArticleSpider(scrapy.Spider):
 
     @cached_property
     def known(self) -> Any:
-        """What is archived: the archive index (shared with the archive writer), or in the
-        distributed mode what the writer publishes (``NEWSSPIDER_KNOWLEDGE``)."""
+        """What is archived: the backend ``NEWSSPIDER_KNOWLEDGE`` names (the crawl's archive
+        index, shared with the archive writer, unless an add-on puts another in its place)."""
         backend = load_object(self.settings.get("NEWSSPIDER_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
         return backend.for_crawler(self.crawler)
 
     @cached_property
     def workers(self) -> WorkerPool:
         """The crawl's worker processes, which parse the pages (``WORKER_PROCESSES``)."""
-        return WorkerPool.for_crawler(self.crawler)
-
-    async def may_seed(self) -> bool:
-        """Whether this process starts the crawl's requests: always, except in the
-        distributed mode, where one worker seeds the run and the others join it."""
-        if not self.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
-            return True
-        from newsspider.distributed.coordinator import RunCoordinator
-
-        coordinator = RunCoordinator.for_crawler(self.crawler)
-        if not await coordinator.wait_for_writer():
-            self.stats().set_value(FAILED_STAT, "no_writer")
-            return False
-        return await coordinator.claim_seed()
+        return WorkerPool.of(self.crawler)
 
     def stats(self) -> Any:
         assert self.crawler.stats is not None

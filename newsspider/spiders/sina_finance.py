@@ -73,8 +73,6 @@ class SinaFinanceSpider(ArticleSpider):
         CrawlParams.parse(**kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if not await self.may_seed():
-            return
         if self.params.urls:
             channel = self.params.channels[0].name
             for url in self.params.urls:

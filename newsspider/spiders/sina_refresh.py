@@ -125,8 +125,6 @@ class SinaRefreshSpider(ArticleSpider):
         RefreshSelection.parse(**kwargs)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if not await self.may_seed():
-            return
         rows = list(self.known.select(self.selection, datetime.now(UTC)))
         logger.info("Refreshing %d archived article(s)", len(rows))
         for row in rows:

@@ -18,8 +18,8 @@ from typing import Any
 
 import scrapy
 
-from newsspider.archive.index import ArchiveIndex
 from newsspider.config import ConfigError
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.extensions.reachability import FAILED_STAT
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class SinaWriterSpider(scrapy.Spider):
         keys = Keys.from_settings(self.settings)
         assert self.crawler.stats is not None
         stats = self.crawler.stats
-        published = replace(redis, keys, ArchiveIndex.for_crawler(self.crawler).rows())
+        published = replace(redis, keys, CrawlArchive.index_of(self.crawler).rows())
         logger.info("Published %d archived article(s) for the workers", published)
         idle_limit = self.settings.getfloat("NEWSSPIDER_WRITER_IDLE", 60.0)
         redis.set(keys.writer, "ready", ex=WRITER_TTL)
