@@ -280,7 +280,7 @@ class Bench:
         raise SystemExit(f"{label} failed; logs kept in {self.workdir}")
 
     def crawl_args(self, archive: Path, pages: int | None, body: str = "clean") -> list[str]:
-        names = ",".join(c[0] for c in mirror_server.DEFAULT_CHANNELS)
+        names = ",".join(c.name for c in mirror_server.DEFAULT_CHANNELS)
         args = [
             "crawl",
             "sina_finance",
@@ -314,7 +314,7 @@ class Bench:
         )
 
     def baseline(self, pages: int, label: str = "baseline") -> Run:
-        lists = ",".join(f"{c[1]}:{c[2]}" for c in mirror_server.DEFAULT_CHANNELS)
+        lists = ",".join(f"{c.pageid}:{c.lid}" for c in mirror_server.DEFAULT_CHANNELS)
         cwd = self.workdir / "baseline-cwd"  # no scrapy.cfg above it: no project settings
         cwd.mkdir(exist_ok=True)
         from newsspider import settings as project
@@ -393,7 +393,7 @@ def fill_index(archive: Path, rows: int) -> tuple[int, float]:
     index = ArchiveIndex(archive, batch_size=5000, batch_seconds=3600)
     try:
         missing = rows - index.count()
-        names = [c[0] for c in mirror_server.DEFAULT_CHANNELS]
+        names = [c.name for c in mirror_server.DEFAULT_CHANNELS]
         stamp = now_iso()
         base = 1546300800  # 2019-01-01
         for i in range(max(0, missing)):
@@ -547,8 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         bench.start_server(n)
         bench.note(f"mirror of {n} articles ready in {time.perf_counter() - started:.1f}s")
-        titles = [g.title for g in mirror_server.load_golden()]
-        urls = [a.url for a in mirror_server.plan_articles(n, titles)]
+        urls = [a.url for a in mirror_server.plan(n)]
         sizes = _page_sizes(bench, urls[: min(len(urls), 50)])
         bench.note(
             f"article pages: mean {statistics.mean(sizes) / 1024:.1f} KB, "

@@ -1,8 +1,10 @@
 """A synthetic Sina mirror for the crawl benchmark, served fast from memory.
 
-The mirror holds ``N`` articles made from the golden pages in ``tests/data/sina/golden``: each
-article is one golden page with a distinct docid, title and date (the page keeps the golden
-page's size, 60-80 KB), listed by one of a few roll channels. It follows the "Mirror URL
+The mirror holds ``N`` synthetic articles made from the golden pages in
+``tests/data/sina/golden`` (each one golden page with a distinct docid, title and date, so it
+keeps the golden page's size, 60-80 KB), listed by one of a few roll channels. What it serves is
+the tests' content model, ``tests/utils/content.py`` (golden pairs, synthetic articles, roll
+pages and their envelope), so it answers as the tests' mock does, following the "Mirror URL
 convention" and "Roll API" of ``tests/data/sina/README.md``: the real URL
 ``https://HOST/PATH?QUERY`` is served at ``http://127.0.0.1:PORT/HOST/PATH?QUERY``.
 
@@ -29,122 +31,47 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
-from urllib.parse import parse_qs
+from datetime import datetime
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-GOLDEN_DIR = REPO / "tests" / "data" / "sina" / "golden"
-BEIJING = timezone(timedelta(hours=8))
+sys.path.insert(0, str(REPO))
 
-# (name, pageid, lid, URL section of its articles); names as in newsspider/sina/channels.py.
-DEFAULT_CHANNELS: tuple[tuple[str, int, int, str], ...] = (
-    ("china", 155, 1686, "china"),
-    ("macro", 155, 1687, "china"),
-    ("us_stocks", 384, 2672, "stock/usstock/c"),
+from tests.utils.content import (  # noqa: E402  (the repo root is not on the path of a script)
+    BEIJING,
+    GOLDEN,
+    ROLL_PATHS,
+    Channel,
+    RollQuery,
+    Rolls,
+    SyntheticArticle,
+    Timeline,
+    load_goldens,
+    plan_articles,
 )
-ROLL_PATHS = frozenset({"/feed.mix.sina.com.cn/api/roll/get", "/feed.sina.com.cn/api/roll/get"})
+
+# Names as in newsspider/sina/channels.py; the section is the URL path of their articles.
+DEFAULT_CHANNELS: tuple[Channel, ...] = (
+    Channel("china", 155, 1686, "china"),
+    Channel("macro", 155, 1687, "china"),
+    Channel("us_stocks", 384, 2672, "stock/usstock/c"),
+)
 ROLL_TIMESTAMP = "Tue Dec 31 12:00:00 +0800 2024"
 NUM = 50  # the crawl's default -a num; other page sizes are rendered on demand
-# The newest article; article i is listed STEP_SECONDS * i earlier.
-NEWEST = datetime(2024, 12, 31, 12, 0, 0, tzinfo=BEIJING)
-STEP_SECONDS = 97
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# The newest article at 2024-12-31 12:00 Beijing; article i is listed 97 s * i earlier.
+TIMELINE = Timeline(int(datetime(2024, 12, 31, 12, 0, 0, tzinfo=BEIJING).timestamp()), 97)
 
 
-@dataclass(frozen=True)
-class Golden:
-    """One golden page, and the strings of it that name its article."""
-
-    page: str
-    item: dict[str, Any]
-    doc_id: str  # lasorkf8164852 (the docid without comos: and without the URL's leading i)
-    url: str
-    title: str
-    intime: int
-
-
-@dataclass(frozen=True)
-class Article:
-    """One synthetic article of the mirror."""
-
-    index: int
-    channel: str
-    pageid: int
-    lid: int
-    url: str
-    docid: str  # comos:<id>
-    title: str
-    intime: int
-    golden: int  # which golden page it is made from
-
-
-def load_golden(golden_dir: pathlib.Path = GOLDEN_DIR) -> list[Golden]:
-    """The golden pages, in folder order."""
-    found = []
-    for folder in sorted(p for p in golden_dir.iterdir() if (p / "meta.json").is_file()):
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        item = json.loads((folder / "item.json").read_text(encoding="utf-8"))
-        found.append(
-            Golden(
-                page=(folder / "page.html").read_text(encoding="utf-8"),
-                item=item,
-                doc_id=meta["docid"].removeprefix("comos:"),
-                url=meta["url"],
-                title=meta["title"],
-                intime=int(meta["intime"]),
-            )
-        )
-    if not found:
-        raise SystemExit(f"no golden pages under {golden_dir}")
-    return found
-
-
-def synthetic_id(index: int) -> str:
-    """A docid body like Sina's (7 letters, 7 digits), distinct per index and from the golden
-    ones (which never start with ``z``)."""
-    letters = ""
-    value = index
-    for _ in range(6):
-        value, digit = divmod(value, 26)
-        letters = _LETTERS[digit] + letters
-    return f"z{letters}{index % 10_000_000:07d}"
-
-
-def plan_articles(
+def plan(
     count: int,
-    golden_titles: Sequence[str],
-    channels: Sequence[tuple[str, int, int, str]] = DEFAULT_CHANNELS,
-) -> list[Article]:
-    """The mirror's articles, newest first; article ``i`` goes to channel ``i % len(channels)``
-    and is made from golden page ``i % len(golden_titles)``. Deterministic: the harness and the
-    server compute the same list."""
-    articles = []
-    for i in range(count):
-        name, pageid, lid, section = channels[i % len(channels)]
-        moment = NEWEST - timedelta(seconds=STEP_SECONDS * i)
-        doc = synthetic_id(i)
-        day = moment.strftime("%Y-%m-%d")
-        articles.append(
-            Article(
-                index=i,
-                channel=name,
-                pageid=pageid,
-                lid=lid,
-                url=f"https://finance.sina.com.cn/{section}/{day}/doc-i{doc}.shtml",
-                docid=f"comos:{doc}",
-                title=article_title(golden_titles[i % len(golden_titles)], i),
-                intime=int(moment.timestamp()),
-                golden=i % len(golden_titles),
-            )
-        )
-    return articles
-
-
-def article_title(golden_title: str, index: int) -> str:
-    """A distinct title: the golden one with the article number appended."""
-    return f"{golden_title}（样本{index:06d}）"
+    channels: Sequence[Channel] = DEFAULT_CHANNELS,
+    golden_dir: pathlib.Path = GOLDEN,
+) -> list[SyntheticArticle]:
+    """The mirror's articles, newest first (see ``plan_articles``): the harness and the server
+    compute the same list."""
+    goldens = load_goldens(golden_dir)
+    if not goldens:
+        raise SystemExit(f"no golden pages under {golden_dir}")
+    return plan_articles(count, channels, TIMELINE, goldens)
 
 
 def roll_pages(count: int, channels: int = len(DEFAULT_CHANNELS), num: int = NUM) -> int:
@@ -153,67 +80,11 @@ def roll_pages(count: int, channels: int = len(DEFAULT_CHANNELS), num: int = NUM
     return max(1, math.ceil(per_channel / num))
 
 
-def _beijing(unix: int) -> datetime:
-    return datetime.fromtimestamp(unix, UTC).astimezone(BEIJING)
-
-
-def _render_page(golden: Golden, article: Article) -> str:
-    """The golden page with the article's docid, title, URL date and dates put in."""
-    old = _beijing(golden.intime)
-    new = _beijing(article.intime)
-    page = golden.page.replace(golden.url, article.url)
-    page = page.replace(golden.doc_id, article.docid.removeprefix("comos:"))
-    page = page.replace(golden.title, article.title)
-    page = page.replace(old.strftime("%Y年%m月%d日 %H:%M"), new.strftime("%Y年%m月%d日 %H:%M"))
-    page = page.replace(old.isoformat(), new.isoformat())
-    page = page.replace(
-        old.strftime("%Y-%m-%d %H:%M:%S"), new.strftime("%Y-%m-%d %H:%M:%S")
-    )  # <!-- [ published at … ] -->
-    return page.replace(old.strftime("%Y-%m-%d"), new.strftime("%Y-%m-%d"))
-
-
-def _roll_item(golden: Golden, article: Article) -> dict[str, Any]:
-    item = dict(golden.item)
-    doc = article.docid.removeprefix("comos:")
-    old_doc = golden.doc_id
-    for key in ("wapurl", "commentid", "urls", "wapurls"):
-        if isinstance(item.get(key), str):
-            item[key] = item[key].replace(old_doc, doc)
-    day = _beijing(article.intime).strftime("%Y-%m-%d")
-    old_day = _beijing(golden.intime).strftime("%Y-%m-%d")
-    for key in ("wapurl", "wapurls"):
-        if isinstance(item.get(key), str):
-            item[key] = item[key].replace(old_day, day)
-    item.update(
-        url=article.url,
-        urls=json.dumps([article.url]),
-        docid=article.docid,
-        title=article.title,
-        intime=str(article.intime),
-        ctime=str(article.intime - 600),
-        mtime=str(article.intime - 7),
-        lids=f"{article.lid}",
-    )
-    return item
-
-
 def _response(status: str, content_type: str, body: bytes) -> bytes:
     head = (
         f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("latin-1") + body
-
-
-def _roll_body(items: list[dict[str, Any]], num: int, page: int) -> bytes:
-    envelope = {
-        "result": {
-            "status": {"code": 0, "msg": "succ"},
-            "timestamp": ROLL_TIMESTAMP,
-            "total": len(items),
-            "data": items[(page - 1) * num : page * num],
-        }
-    }
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 NOT_FOUND = _response(
@@ -228,35 +99,32 @@ class Mirror:
     def __init__(
         self,
         count: int,
-        channels: Sequence[tuple[str, int, int, str]] = DEFAULT_CHANNELS,
-        golden_dir: pathlib.Path = GOLDEN_DIR,
+        channels: Sequence[Channel] = DEFAULT_CHANNELS,
+        golden_dir: pathlib.Path = GOLDEN,
     ) -> None:
-        goldens = load_golden(golden_dir)
-        self.articles = plan_articles(count, [g.title for g in goldens], channels)
+        self.articles = plan(count, channels, golden_dir)
         self.pages: dict[str, bytes] = {}
-        self.rolls: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.rolls = Rolls(ROLL_TIMESTAMP)
         self.roll_cache: dict[tuple[str, str, int, int], bytes] = {}
         self.page_bytes = 0
         for article in self.articles:
-            golden = goldens[article.golden]
-            body = _render_page(golden, article).encode("utf-8")
+            body = article.page.encode("utf-8")
             self.page_bytes += len(body)
             key = "/" + article.url.removeprefix("https://")
             self.pages[key] = _response("200 OK", "text/html; charset=utf-8", body)
-            self.rolls.setdefault((str(article.pageid), str(article.lid)), []).append(
-                _roll_item(golden, article)
-            )
-        for (pageid, lid), items in self.rolls.items():
-            for page in range(1, math.ceil(len(items) / NUM) + 2):
-                self.roll(pageid, lid, NUM, page)
+            self.rolls.append(article.channel.pageid, article.channel.lid, article.item)
+        for pageid, lid in self.rolls.lists:
+            for page in range(1, self.rolls.pages(pageid, lid, NUM) + 2):
+                self.roll(RollQuery(pageid, lid, page, NUM))
 
-    def roll(self, pageid: str, lid: str, num: int, page: int) -> bytes:
-        key = (pageid, lid, num, page)
+    def roll(self, query: RollQuery) -> bytes:
+        key = (query.pageid, query.lid, query.num, query.page)
         found = self.roll_cache.get(key)
         if found is None:
-            body = _roll_body(self.rolls.get((pageid, lid), []), num, page)
-            found = _response("200 OK", "application/json; charset=utf-8", body)
-            self.roll_cache[key] = found
+            body, content_type = self.rolls.answer(query)
+            found = _response("200 OK", content_type, body)
+            if query.callback is None:
+                self.roll_cache[key] = found
         return found
 
     def answer(self, target: str) -> tuple[str, bytes]:
@@ -266,13 +134,7 @@ class Mirror:
         if found is not None:
             return "article", found
         if path in ROLL_PATHS:
-            params = {k: v[-1] for k, v in parse_qs(query).items()}
-            try:
-                num = min(NUM, max(1, int(params.get("num", "10"))))
-                page = max(1, int(params.get("page", "1")))
-            except ValueError:
-                num, page = 10, 1
-            return "roll", self.roll(params.get("pageid", ""), params.get("lid", ""), num, page)
+            return "roll", self.roll(RollQuery.parse(query))
         return "404", NOT_FOUND
 
 
@@ -366,11 +228,12 @@ class MirrorServer:
             await server.serve_forever()
 
 
-def iter_channels(spec: str) -> Iterator[tuple[str, int, int, str]]:
+def iter_channels(spec: str) -> Iterator[Channel]:
     """``name:pageid:lid:section,…`` (section optional, default ``china``)."""
     for part in spec.split(","):
         fields = part.strip().split(":")
-        yield fields[0], int(fields[1]), int(fields[2]), fields[3] if len(fields) > 3 else "china"
+        section = fields[3] if len(fields) > 3 else "china"
+        yield Channel(fields[0], int(fields[1]), int(fields[2]), section)
 
 
 def main(argv: list[str] | None = None) -> None:

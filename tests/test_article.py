@@ -11,7 +11,7 @@ from newsspider.sina import article
 from newsspider.sina.article import page_root, parse_article, read_article
 from newsspider.workers import WorkerPool
 
-from conftest import GOLDENS
+from utils.content import GOLDENS
 
 # The real saved pages, this template's among them, are checked in test_templates.py.
 

@@ -11,7 +11,7 @@ from parsel import Selector
 from newsspider.archive.body import BodyMode, escape_braces, post_content, render_body
 from newsspider.sina.article import parse_article
 
-from conftest import DATA, GOLDENS
+from utils.content import DATA, GOLDENS
 
 BASE = "https://finance.sina.com.cn/china/2021-12-13/doc-ilasorkf8164852.shtml"
 

@@ -19,8 +19,8 @@ from newsspider.archive.audit import AuditReport, IndexSnapshot
 from newsspider.archive.index import ArchiveIndex, IndexRow
 from newsspider.commands import archive_index as archive_index_command
 
-from conftest import scrapy
-from test_index import row as index_row
+from utils.archive import index_row
+from utils.crawl import scrapy
 
 FOLDER = "金融/新浪财经/新浪财经－国內"
 
@@ -29,6 +29,7 @@ def errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ": error:" in line]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("index_exists", [False, True])
 def test_refresh_without_an_archive_stops_with_exit_2_and_creates_nothing(tmp_path, index_exists):
     archive = tmp_path / "archive"
@@ -74,6 +75,7 @@ def archive_index(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return scrapy("archive_index", *args, "-s", f"ARCHIVE_DIR={root}")
 
 
+@pytest.mark.e2e
 def test_archive_index_reports_shared_posts_and_changed_bytes(tmp_path):
     posts = dict(post(n) for n in range(3))
     path0, data0 = post(0)
@@ -103,6 +105,7 @@ def test_archive_index_reports_shared_posts_and_changed_bytes(tmp_path):
     assert "index rows whose post is missing: 0" in lines
 
 
+@pytest.mark.e2e
 def test_archive_index_agrees_with_a_consistent_archive(consistent):
     result = archive_index(consistent, "--json")
     assert result.returncode == 0, result.stdout
@@ -131,6 +134,7 @@ def held(consistent: Path) -> Iterator[subprocess.Popen[str]]:
     holder.stdout.close()
 
 
+@pytest.mark.e2e
 def test_archive_index_during_a_run_says_so_and_exits_75(consistent, held):
     (consistent / post(0)[0]).unlink()  # what a crawl in progress might look like
     result = archive_index(consistent, "--json")
@@ -175,6 +179,7 @@ def test_the_lock_is_free_while_posts_are_hashed_and_a_run_then_voids_the_check(
     assert taken[0].stdout.strip() == "took it", taken[0].stderr
 
 
+@pytest.mark.e2e
 def test_archive_index_after_a_killed_run_leaves_its_journal_for_recovery(tmp_path):
     archive = tmp_path / "archive"
     path, data = post(1)
@@ -193,6 +198,7 @@ def test_archive_index_after_a_killed_run_leaves_its_journal_for_recovery(tmp_pa
         after.close()
 
 
+@pytest.mark.e2e
 def test_archive_index_creates_nothing_in_a_folder_of_posts(tmp_path):
     archive = tmp_path / "archive"
     path, data = post(1)

@@ -12,16 +12,10 @@ from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import post_filename
 from newsspider.sina.dates import BEIJING
 
-from conftest import (
-    CHINA_DIR,
-    DATA,
-    GOLDENS,
-    posts_under,
-    run_crawl,
-    scrapy,
-    synthetic_article,
-)
-from mocksina import MockSina
+from utils.archive import CHINA_DIR, posts_under
+from utils.content import DATA, GOLDENS, synthetic_article
+from utils.crawl import run_crawl, scrapy
+from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +23,7 @@ SITE = Path("金融") / "新浪财经"
 
 
 def serve(server: MockSina, indexes, pageid=155, lid=1686):
-    items = []
-    for index in indexes:
-        url, page, item = synthetic_article(index)
-        server.add_page(url, page)
-        items.append(item)
+    items = [server.add_article(synthetic_article(index)) for index in indexes]
     server.set_roll(pageid, lid, items)
     return items
 
@@ -220,8 +210,7 @@ def test_bad_roll_answers_are_counted_and_the_crawl_goes_on(tmp_path):
             155, 1688, 1, "<html><body>502 Bad Gateway</body></html>", content_type="text/html"
         )
         server.set_roll_raw(155, 1689, 1, json.dumps(envelope)[:40])
-        _url, page, extra = synthetic_article(5)
-        server.add_page(extra["url"], page)
+        extra = server.add_article(synthetic_article(5))
         weird = [
             {**extra, "img": []},
             {**extra, "img": {}},  # duplicate

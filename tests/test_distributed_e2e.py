@@ -13,18 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    REPO,
-    audit,
-    crawl_command,
-    posts_under,
-    run_crawl,
-    scrapy,
-    serve_synthetic,
-    synthetic_article,
-)
-from mocksina import ROLL_PATHS, MockSina
-from redis_support import RedisServer, free_port
+from utils.archive import posts_under
+from utils.content import ROLL_PATHS, synthetic_article
+from utils.crawl import REPO, audit, crawl_command, run_crawl, scrapy
+from utils.mocksina import MockSina, serve_synthetic
+from utils.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +44,8 @@ def mirror():
         }
         urls = set()
         for (pageid, lid), indexes in rolls.items():
-            items = []
-            for index in indexes:
-                url, page, item = synthetic_article(index)
-                server.add_page(url, page)
-                items.append(item)
-                urls.add(url)
+            items = [server.add_article(synthetic_article(index)) for index in indexes]
+            urls.update(item["url"] for item in items)
             server.set_roll(pageid, lid, items)
         server.article_urls = sorted(urls)
         yield server

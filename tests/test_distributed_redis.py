@@ -12,7 +12,7 @@ from newsspider.distributed.inflight import InFlightStore
 from newsspider.distributed.keys import Keys
 from newsspider.distributed.knowledge import publish, replace
 
-from redis_support import RedisServer, free_port
+from utils.redis_server import RedisServer, free_port
 
 KEYS = Keys("t")
 

@@ -14,7 +14,7 @@ from newsspider.sina.article import parse_article
 from newsspider.sina.roll import parse_entry
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
-from conftest import GOLDENS
+from utils.content import GOLDENS
 
 CONFIG = DriftConfig(max_fallback_ratio=0.2, min_pages=10)
 

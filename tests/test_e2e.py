@@ -11,14 +11,10 @@ import pytest
 from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.naming import post_filename
 
-from conftest import (
-    CHINA_DIR,
-    GOLDENS,
-    posts_under,
-    run_crawl,
-    serve_synthetic,
-)
-from mocksina import MockSina
+from utils.archive import CHINA_DIR, posts_under
+from utils.content import GOLDENS
+from utils.crawl import run_crawl
+from utils.mocksina import MockSina, serve_synthetic
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conftest import GOLDENS, run_crawl
-from hexo_site import load_hexo_posts
-from mocksina import MockSina
+from utils.content import GOLDENS
+from utils.crawl import run_crawl
+from utils.hexo_site import load_hexo_posts
+from utils.mocksina import MockSina
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hexo]
 

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-import hexo_site
-from hexo_site import HexoLoad, HexoPost, load_hexo_posts
+from utils import hexo_site
+from utils.hexo_site import HexoLoad, HexoPost, load_hexo_posts
 
 pytestmark = pytest.mark.hexo
 

@@ -19,9 +19,12 @@ from scrapy.utils.test import get_crawler
 from newsspider.failures import OffSiteRequest
 from newsspider.mirror import MirrorDownloadHandler
 
-from conftest import GOLDENS, REPO, CrawlResult, audit, completed, posts_under, run_crawl
 from faults import NoNetworkHandler
-from mocksina import MockSina
+from utils.archive import posts_under
+from utils.content import GOLDENS
+from utils.crawl import REPO, CrawlResult, audit, run_crawl
+from utils.mocksina import MockSina
+from utils.steps import completed
 
 pytestmark = pytest.mark.e2e
 

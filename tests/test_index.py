@@ -9,31 +9,16 @@ import pytest
 
 from newsspider.archive import lock
 from newsspider.archive.audit import audit, posts_on_disk
-from newsspider.archive.index import GONE, LIVE, ArchiveIndex, IndexRow, remove_stale_temp_files
+from newsspider.archive.index import GONE, LIVE, ArchiveIndex, remove_stale_temp_files
 from newsspider.config import ConfigError
 from newsspider.sina.roll import RollEntry
 from newsspider.spiders.sina_finance import freshness
 from newsspider.spiders.sina_refresh import RefreshSelection, entry_of
 
+from utils.archive import index_row as row
+from utils.crawl import REPO
 
-def row(n, **changes):
-    values = dict(
-        url=f"https://finance.sina.com.cn/china/doc-i{n:07d}.shtml",
-        docid=f"comos:{n}",
-        channel="china",
-        path=f"金融/新浪财经/新浪财经－国內/post{n}.md",
-        sha256="0" * 64,
-        title=f"标题{n}",
-        intime=1_700_000_000 + n,
-        mtime=1_700_000_000 + n,
-        etag=None,
-        last_modified=None,
-        first_archived="2024-01-01T00:00:00+00:00",
-        last_checked="2024-01-01T00:00:00+00:00",
-        status=LIVE,
-    )
-    values.update(changes)
-    return IndexRow(**values)
+TESTS = REPO / "tests"
 
 
 def test_put_get_touch_and_counts(tmp_path):
@@ -75,10 +60,10 @@ def test_uncommitted_rows_are_lost_but_the_journal_recovers_them(tmp_path):
     script = f"""
 import os
 from newsspider.archive.index import ArchiveIndex
-import test_index as t
+from utils.archive import index_row
 index = ArchiveIndex({str(tmp_path)!r}, batch_size=1000, batch_seconds=1000)
 for n in (1, 2):
-    r = t.row(n, sha256=__import__('hashlib').sha256(b'post %d' % n).hexdigest())
+    r = index_row(n, sha256=__import__('hashlib').sha256(b'post %d' % n).hexdigest())
     index.journal(r)
     path = index.root / r.path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +75,7 @@ os._exit(9)  # killed before the batch commits
         [sys.executable, "-c", script],
         cwd=tmp_path,
         check=False,
-        env={"PYTHONPATH": f"{sys.path[0]}:{__import__('os').getcwd()}"},
+        env={"PYTHONPATH": f"{TESTS}:{REPO}"},
     )
     assert proc.returncode == 9
     index = ArchiveIndex(tmp_path)

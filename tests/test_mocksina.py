@@ -1,4 +1,4 @@
-"""Tests for the in-process mock Sina server (tests/mocksina.py)."""
+"""Tests for the in-process mock Sina server (tests/utils/mocksina.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mocksina import MockSina
+from utils.mocksina import MockSina
 
 DATA = pathlib.Path(__file__).parent / "data" / "sina"
 GOLDEN = DATA / "golden"

@@ -11,7 +11,7 @@ from newsspider.archive.naming import (
     post_filename,
 )
 
-from conftest import GOLDENS
+from utils.content import GOLDENS
 
 
 @pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.slug)

@@ -21,7 +21,7 @@ from newsspider.sina.article import (
 from newsspider.sina.roll import parse_entry
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
-from conftest import DATA, GOLDENS
+from utils.content import DATA, GOLDENS
 
 NOT_ARTICLE = DATA / "not_article"
 ROLL_TITLE = GOLDENS[2].meta["title"]

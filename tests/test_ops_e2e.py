@@ -17,18 +17,10 @@ from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.naming import legacy_stem, post_filename
 
-from conftest import (
-    CHINA_DIR,
-    GOLDENS,
-    REPO,
-    audit,
-    crawl_command,
-    posts_under,
-    run_crawl,
-    scrapy,
-    synthetic_article,
-)
-from mocksina import MockSina
+from utils.archive import CHINA_DIR, posts_under
+from utils.content import GOLDENS, synthetic_article
+from utils.crawl import REPO, audit, crawl_command, run_crawl, scrapy
+from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +32,9 @@ def roll_pages(server):
 def serve_items(server, indexes, **page_headers):
     items = []
     for index in indexes:
-        url, page, item = synthetic_article(index)
-        server.add_page(url, page, headers=page_headers.get(str(index)))
-        items.append(item)
+        article = synthetic_article(index)
+        server.add_page(article.url, article.page, headers=page_headers.get(str(index)))
+        items.append(article.item)
     return items
 
 
@@ -81,8 +73,8 @@ def test_a_newer_roll_mtime_refreshes_the_article(tmp_path):
         items = serve_items(server, range(3))
         server.set_roll(155, 1686, items)
         assert run_crawl(server.base_url, archive).stats["archive/new"] == 3
-        url, page, _ = synthetic_article(1)
-        server.add_page(url, page.replace("责任编辑：", "（更正）责任编辑："))
+        article = synthetic_article(1)
+        server.add_page(article.url, article.page.replace("责任编辑：", "（更正）责任编辑："))
         items[1] = {**items[1], "mtime": str(int(items[1]["mtime"]) + 600)}
         server.set_roll(155, 1686, items)
         server.requests.clear()
@@ -150,9 +142,9 @@ def test_refresh_with_304s_a_changed_article_and_a_gone_one(tmp_path):
         first = run_crawl(server.base_url, archive, ARCHIVE_BODY="verbatim")
         assert first.stats["archive/new"] == 5
         before = posts_under(archive)
-        url, page, _ = synthetic_article(2)
-        changed_page = page.replace("责任编辑：", "（更新）责任编辑：")
-        server.add_page(url, changed_page, headers={"ETag": '"v2-2"'})
+        article = synthetic_article(2)
+        changed_page = article.page.replace("责任编辑：", "（更新）责任编辑：")
+        server.add_page(article.url, changed_page, headers={"ETag": '"v2-2"'})
         server.add_page(items[4]["url"], "<html>gone</html>", status=410)
         server.requests.clear()
         result = scrapy(

@@ -24,7 +24,9 @@ from newsspider.sina.article import parse_article
 from newsspider.sina.roll import parse_entry
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
-from conftest import CHINA_DIR, GOLDENS, completed
+from utils.archive import CHINA_DIR
+from utils.content import GOLDENS
+from utils.steps import completed
 
 
 def make_crawler(tmp_path, **settings):

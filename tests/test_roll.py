@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from newsspider.sina.roll import RollError, parse_entry, parse_roll
 from newsspider.sina.urls import canonical_article_url, roll_api_url
 
-from conftest import DATA
+from utils.content import DATA
 
 
 def envelope(data, code=0, total=None):

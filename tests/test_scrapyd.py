@@ -8,9 +8,11 @@ import pytest
 
 from newsspider.archive.naming import post_filename
 
-from conftest import CHINA_DIR, GOLDENS, REPO, posts_under
-from mocksina import MockSina
-from scrapyd_support import Scrapyd
+from utils.archive import CHINA_DIR, posts_under
+from utils.content import GOLDENS
+from utils.crawl import REPO
+from utils.mocksina import MockSina
+from utils.scrapyd import Scrapyd
 
 pytestmark = pytest.mark.e2e
 

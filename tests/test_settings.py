@@ -1,10 +1,7 @@
 """Project settings: politeness for the real Sina hosts, none for a mirror; every setting
 validated at start."""
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from newsspider.config import SETTINGS, ConfigError, validate_settings
 from newsspider.extensions.health import ErrorThreshold
 from newsspider.extensions.reachability import FAILED_STAT
 
-from conftest import REPO
+from utils.crawl import REPO, scrapy_as_installed
 
 
 def applied(**cmdline):
@@ -223,20 +220,7 @@ def test_the_project_defaults_are_valid():
     validate_settings(Settings(get_project_settings().copy_to_dict(), priority="project"))
 
 
-def scrapy_as_installed(*args: str) -> subprocess.CompletedProcess[str]:
-    """A scrapy command as the ``scrapy`` script runs it (its messages say ``scrapy:``)."""
-    launcher = "import sys; from scrapy.cmdline import execute; sys.argv[0] = 'scrapy'; execute()"
-    return subprocess.run(
-        [sys.executable, "-c", launcher, *args],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "setting",
     [

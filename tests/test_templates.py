@@ -10,7 +10,7 @@ from parsel import Selector
 from newsspider.sina import article
 from newsspider.sina.article import TEMPLATES, detect_template, parse_article
 
-from conftest import DATA, GOLDENS
+from utils.content import DATA, GOLDENS
 
 PAGES = sorted(p for p in (DATA / "pages").iterdir() if p.is_dir())
 BLOG = DATA / "templates" / "blog_generic.html"

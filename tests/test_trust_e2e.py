@@ -7,8 +7,10 @@ import pytest
 
 from newsspider.archive.naming import post_filename
 
-from conftest import CHINA_DIR, DATA, GOLDENS, posts_under, run_crawl, synthetic_article
-from mocksina import MockSina
+from utils.archive import CHINA_DIR, posts_under
+from utils.content import DATA, GOLDENS, synthetic_article
+from utils.crawl import run_crawl
+from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
 
@@ -48,9 +50,10 @@ def test_non_article_pages_are_dropped_and_fetched_again_and_drift_fails_the_run
         # template, archived) beside the 3 pages that are still no articles: drift.
         meta = []
         for index in range(10):
-            url, page, item = synthetic_article(100 + index, golden)
-            server.add_page(url, page.replace('id="artibody"', "").replace("main-title", "x"))
-            meta.append(item)
+            article = synthetic_article(100 + index, golden)
+            page = article.page.replace('id="artibody"', "").replace("main-title", "x")
+            server.add_page(article.url, page)
+            meta.append(article.item)
         server.set_roll(155, 1686, meta + roll)
         second = run_crawl(server.base_url, archive)
         counts = {url: server.count(url) for url in [*bad.values(), deep]}

@@ -23,7 +23,7 @@ from newsspider.sina.article import parse_article, read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 from newsspider.workers import WorkerCrashed, WorkerPool
 
-from conftest import DATA, GOLDEN_DIRS, GOLDENS
+from utils.content import DATA, GOLDEN_DIRS, GOLDENS
 
 
 class Counts:

@@ -10,16 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import (
-    GOLDENS,
-    REPO,
-    audit,
-    crawl_command,
-    posts_under,
-    run_crawl,
-    serve_synthetic,
-)
-from mocksina import MockSina
+import pytest
+
+from utils.archive import posts_under
+from utils.content import GOLDENS
+from utils.crawl import REPO, audit, crawl_command, run_crawl
+from utils.mocksina import MockSina, serve_synthetic
+
+pytestmark = pytest.mark.e2e
 
 
 def test_workers_or_not_the_archive_is_the_same(mock_sina, tmp_path):

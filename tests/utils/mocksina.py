@@ -3,9 +3,10 @@
 Implements the "Mirror URL convention" and "Roll API" of ``tests/data/sina/README.md``: the real
 URL ``https://HOST/PATH?QUERY`` is served at ``http://127.0.0.1:PORT/HOST/PATH?QUERY``.
 
-Run by hand from the repo root::
+What it serves (golden pairs, synthetic articles, roll pages) is modelled in
+:mod:`utils.content`, shared with the benchmark mirror. Run by hand from the repo root::
 
-    python tests/mocksina.py --golden tests/data/sina/golden --port 8000
+    python -m tests.utils.mocksina --golden tests/data/sina/golden --port 8000
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import argparse
 import json
 import pathlib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
-ROLL_PATHS = frozenset({"/feed.mix.sina.com.cn/api/roll/get", "/feed.sina.com.cn/api/roll/get"})
-ROLL_TIMESTAMP = "Mon Dec 13 15:34:10 +0800 2021"
-DEFAULT_NUM, MAX_NUM = 10, 50
+from .content import ROLL_PATHS, Golden, RollQuery, Rolls, SyntheticArticle, load_goldens
+from .content import synthetic_article as make_synthetic_article
 
 
 @dataclass
@@ -38,13 +39,6 @@ def _to_bytes(body: bytes | str) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else body
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
-
-
 class MockSina:
     """A mock Sina mirror; see the module docstring for the URL convention.
 
@@ -57,7 +51,7 @@ class MockSina:
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._pages: dict[str, _Page] = {}
-        self._rolls: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._rolls = Rolls()
         self._raw: dict[tuple[str, str, int], _Page] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -116,7 +110,7 @@ class MockSina:
 
     def set_roll(self, pageid: int | str, lid: int | str, items: list[dict[str, Any]]) -> None:
         """Set the list served for ``pageid``/``lid`` (order kept: newest first by convention)."""
-        self._rolls[(str(pageid), str(lid))] = list(items)
+        self._rolls.set(pageid, lid, items)
 
     def set_roll_raw(
         self,
@@ -133,21 +127,24 @@ class MockSina:
             _to_bytes(body), status, {"Content-Type": content_type}
         )
 
-    def add_golden(self, golden_dir: pathlib.Path) -> dict[str, Any]:
-        """Serve ``golden_dir/page.html`` at ``meta.json``'s ``url``; return ``item.json``."""
-        meta = json.loads((golden_dir / "meta.json").read_text(encoding="utf-8"))
-        self.add_page(meta["url"], (golden_dir / "page.html").read_bytes())
-        return cast(dict[str, Any], json.loads((golden_dir / "item.json").read_text("utf-8")))
+    def add_golden(self, golden: Golden) -> dict[str, Any]:
+        """Serve the golden page at its URL; return its roll item."""
+        self.add_page(golden.url, golden.page.encode("utf-8"))
+        return golden.item
+
+    def add_article(self, article: SyntheticArticle) -> dict[str, Any]:
+        """Serve a synthetic article's page at its URL; return its roll item."""
+        self.add_page(article.url, article.page)
+        return article.item
 
     @classmethod
     def from_golden(
         cls, golden_root: pathlib.Path, pageid: int | str = 155, lid: int | str = 1686
     ) -> MockSina:
-        """Mock with every golden dir under ``golden_root`` and roll ``pageid``/``lid`` set to
+        """Mock with every golden pair under ``golden_root`` and roll ``pageid``/``lid`` set to
         their items, newest first by ``int(intime)``."""
         mock = cls()
-        dirs = sorted(p for p in pathlib.Path(golden_root).iterdir() if (p / "meta.json").is_file())
-        items = [mock.add_golden(d) for d in dirs]
+        items = [mock.add_golden(golden) for golden in load_goldens(pathlib.Path(golden_root))]
         mock.set_roll(pageid, lid, sorted(items, key=lambda i: int(i["intime"]), reverse=True))
         return mock
 
@@ -207,27 +204,12 @@ class MockSina:
 
     # ---- answering ---------------------------------------------------------------------------
     def _roll(self, query: str) -> _Page:
-        params = {k: v[-1] for k, v in parse_qs(query).items()}
-        key = (params.get("pageid", ""), params.get("lid", ""))
-        page = max(1, _int(params.get("page"), 1))
-        raw = self._raw.get((*key, page))
+        request = RollQuery.parse(query)
+        raw = self._raw.get((request.pageid, request.lid, request.page))
         if raw is not None:
             return raw
-        num = min(MAX_NUM, max(1, _int(params.get("num"), DEFAULT_NUM)))
-        items = self._rolls.get(key, [])
-        envelope = {
-            "result": {
-                "status": {"code": 0, "msg": "succ"},
-                "timestamp": ROLL_TIMESTAMP,
-                "total": len(items),
-                "data": items[(page - 1) * num : page * num],
-            }
-        }
-        text = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-        ctype = "application/json; charset=utf-8"
-        if callback := params.get("callback"):
-            text, ctype = f"try{{{callback}({text});}}catch(e){{}};", "application/javascript"
-        return _Page(text.encode("utf-8"), 200, {"Content-Type": ctype})
+        body, content_type = self._rolls.answer(request)
+        return _Page(body, 200, {"Content-Type": content_type})
 
     def _answer(self, target: str, req_headers: dict[str, str]) -> _Page:
         path, _, query = target.partition("?")
@@ -297,6 +279,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """No per-request logging."""
+
+
+def serve_synthetic(
+    server: MockSina, count: int | Iterable[int], pageid: int = 155, lid: int = 1686
+) -> list[str]:
+    """Serve synthetic articles (``count`` of them, or these indexes) and list them, in that
+    order, as the whole roll of ``pageid``/``lid``; returns their URLs."""
+    indexes = range(count) if isinstance(count, int) else count
+    items = [server.add_article(make_synthetic_article(index)) for index in indexes]
+    server.set_roll(pageid, lid, items)
+    return [item["url"] for item in items]
 
 
 def main(argv: list[str] | None = None) -> None:

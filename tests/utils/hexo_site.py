@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-HEXO_DIR = Path(__file__).resolve().parent / "hexo"
+HEXO_DIR = Path(__file__).resolve().parent.parent / "hexo"
 NODE_MODULES = HEXO_DIR / "node_modules"
 LOAD_SCRIPT = HEXO_DIR / "load_posts.js"
 INSTALL_HINT = "npm ci --prefix tests/hexo"

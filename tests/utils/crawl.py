@@ -1,0 +1,106 @@
+"""``scrapy`` commands run as subprocesses from the repo root, as a user runs them.
+
+Only tests marked ``e2e`` may start one: ``tests/conftest.py`` switches
+:data:`SUBPROCESSES_ALLOWED` off for every other test, so ``pytest -m "not e2e"`` stays
+in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SUBPROCESSES_ALLOWED = True
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        assert self.report is not None, f"no run report; stderr:\n{self.stderr[-3000:]}"
+        return dict(self.report["stats"])
+
+
+def scrapy_argv(*args: str, launcher: str | None = None) -> list[str]:
+    """The command line of ``scrapy ARGS``; with ``launcher``, that Python code runs scrapy
+    instead of ``-m scrapy``. Refused outside e2e tests (see the module docstring)."""
+    if not SUBPROCESSES_ALLOWED:
+        raise AssertionError("a test that starts a scrapy subprocess must be marked e2e")
+    start = ["-c", launcher] if launcher is not None else ["-m", "scrapy"]
+    return [sys.executable, *start, *args]
+
+
+def repo_env() -> dict[str, str]:
+    """The environment of a subprocess that imports this checkout's ``newsspider`` (and
+    ``tests.faults``)."""
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def crawl_command(mirror: str, archive: Path, *args: str, **settings: object) -> list[str]:
+    """``scrapy crawl sina_finance`` against ``mirror`` into ``archive``; ``settings`` are
+    given with ``-s`` after the defaults (``LOG_LEVEL=INFO``)."""
+    merged: dict[str, object] = {
+        "SINA_MIRROR": mirror,
+        "ARCHIVE_DIR": str(archive),
+        "LOG_LEVEL": "INFO",
+    }
+    merged.update(settings)
+    options = [part for name, value in merged.items() for part in ("-s", f"{name}={value}")]
+    return [*scrapy_argv("crawl", "sina_finance", *options), *args]
+
+
+def run_crawl(
+    mirror: str, archive: Path, *args: str, timeout: float = 120, **settings: object
+) -> CrawlResult:
+    """Run ``scrapy crawl sina_finance`` from the repo root, as a user would; its newest run
+    report is read back."""
+    proc = subprocess.run(
+        crawl_command(mirror, archive, *args, **settings),
+        cwd=REPO,
+        env=repo_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    reports = sorted((archive / ".newsspider" / "runs").glob("*.json"))
+    report = json.loads(reports[-1].read_text(encoding="utf-8")) if reports else None
+    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, report)
+
+
+def scrapy(
+    *args: str, timeout: float = 120, launcher: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a scrapy command (``refresh``, ``archive_index``, ``channels`` …) from the repo root."""
+    return subprocess.run(
+        scrapy_argv(*args, launcher=launcher),
+        cwd=REPO,
+        env=repo_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def scrapy_as_installed(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """A scrapy command as the ``scrapy`` script runs it (its messages say ``scrapy:``)."""
+    launcher = "import sys; from scrapy.cmdline import execute; sys.argv[0] = 'scrapy'; execute()"
+    return scrapy(*args, timeout=timeout, launcher=launcher)
+
+
+def audit(archive: Path) -> tuple[int, dict[str, Any]]:
+    """``scrapy archive_index --json`` on ``archive``: its exit code and report."""
+    result = scrapy("archive_index", "--json", "-s", f"ARCHIVE_DIR={archive}")
+    return result.returncode, json.loads(result.stdout)
