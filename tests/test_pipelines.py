@@ -410,3 +410,19 @@ def test_an_index_with_shared_posts_is_repaired_at_start(tmp_path):
     finally:
         index.close()
     assert report.unindexed_posts == [] and report.missing_files == []
+
+
+def test_dropped_items_become_report_examples_of_the_right_kind(tmp_path):
+    from newsspider.extensions.outcomes import ArticleOutcomes
+
+    crawler = make_crawler(tmp_path)
+    outcomes = ArticleOutcomes(crawler)
+    item = golden_item(GOLDENS[0])
+    crawler.stats.inc_value("sina/failed/worker_crashed")  # what worker_failure() counts
+    outcomes.item_dropped(item, None, DropItem("worker_crashed: worker 12 exited"), None)
+    crawler.stats.inc_value("sina/dropped/no_body")
+    outcomes.item_dropped(item, None, DropItem("no_body: the page has no article body"), None)
+    assert [(e.url, e.kind, e.reason) for e in outcomes.examples] == [
+        (item.url, "failed", "worker_crashed"),
+        (item.url, "dropped", "no_body"),
+    ]

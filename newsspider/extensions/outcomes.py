@@ -108,7 +108,9 @@ class ArticleOutcomes:
         self, item: Any, response: Response | None, exception: BaseException, spider: Spider
     ) -> None:
         reason = str(exception).partition(":")[0].strip() or type(exception).__name__
-        kind = "failed" if getattr(exception, "failed", False) else "dropped"
+        # Pipelines count a drop under sina/dropped/<reason> and a lost worker's article under
+        # sina/failed/<reason> before they raise: the stats say which it was.
+        kind = "failed" if self.stats.get_value(FAILED + reason) else "dropped"
         self._note(str(getattr(item, "url", "") or "item"), kind, reason)
 
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:
