@@ -15,7 +15,7 @@ import pytest
 
 from utils.archive import posts_under
 from utils.content import ROLL_PATHS, synthetic_article
-from utils.crawl import REPO, audit, crawl_command, run_crawl, scrapy
+from utils.crawl import REPO, audit, crawl_command, latest_report, run_crawl, scrapy
 from utils.mocksina import MockSina, serve_synthetic
 from utils.redis_server import RedisServer, free_port
 
@@ -283,12 +283,7 @@ def test_a_run_that_lost_every_worker_fails_and_the_next_run_makes_it_good(
     log = writer.log_path.read_text()
     assert writer.returncode == 1, log[-3000:]
     assert "request(s) not done (no worker was left to finish them)" in log
-    assert (
-        json.loads(sorted((archive / ".newsspider" / "runs").glob("*.json"))[-1].read_text())[
-            "stats"
-        ]["distributed/not_done"]
-        > 0
-    )
+    assert latest_report(archive)["stats"]["distributed/not_done"] > 0
     assert len(posts_under(archive)) < SLOW_ARTICLES
     writer, workers = distributed_run(
         slow_mirror, redis_server.url, archive, tmp_path / "logs2", workers=2, command=slow_worker

@@ -5,10 +5,7 @@ broken text, a bug in a callback or a pipeline, and `-a until` on an empty archi
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from newsspider.mirror import MirrorDownloadHandler
 from faults import NoNetworkHandler
 from utils.archive import posts_under
 from utils.content import GOLDENS
-from utils.crawl import REPO, CrawlResult, audit, run_crawl
+from utils.crawl import CrawlResult, audit, run_crawl
 from utils.mocksina import MockSina
 from utils.steps import completed
 
@@ -231,35 +228,20 @@ def test_one_article_one_post_and_every_loss_counted_once(tmp_path):
 
 
 def faulty_crawl(mirror: str, archive: Path) -> CrawlResult:
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "sina_finance_faulty",
-        "-s",
-        "SPIDER_MODULES=newsspider.spiders,tests.faults",
-        "-s",
-        "ITEM_PIPELINES="
-        + json.dumps(
-            {
-                "tests.faults.FaultyPipeline": 50,
-                "newsspider.pipelines.normalize.NormalizePipeline": 100,
-                "newsspider.pipelines.body.BodyPipeline": 300,
-                "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
-            }
-        ),
-        "-s",
-        f"SINA_MIRROR={mirror}",
-        "-s",
-        f"ARCHIVE_DIR={archive}",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    """``sina_finance_faulty`` (tests/faults.py) with the faulty pipeline ahead of the others."""
+    pipelines = {
+        "tests.faults.FaultyPipeline": 50,
+        "newsspider.pipelines.normalize.NormalizePipeline": 100,
+        "newsspider.pipelines.body.BodyPipeline": 300,
+        "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
+    }
+    return run_crawl(
+        mirror,
+        archive,
+        spider="sina_finance_faulty",
+        SPIDER_MODULES="newsspider.spiders,tests.faults",
+        ITEM_PIPELINES=json.dumps(pipelines),
     )
-    [report] = (archive / ".newsspider" / "runs").glob("*.json")
-    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, json.loads(report.read_text()))
 
 
 def test_a_bug_in_a_callback_or_a_pipeline_fails_the_run_and_costs_one_article(tmp_path):

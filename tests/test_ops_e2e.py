@@ -3,7 +3,6 @@ refresh, kill-and-resume, the archive lock, JOBDIR, error thresholds and progres
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -19,7 +18,7 @@ from newsspider.archive.naming import legacy_stem, post_filename
 
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDENS, synthetic_article
-from utils.crawl import REPO, audit, crawl_command, run_crawl, scrapy
+from utils.crawl import REPO, audit, crawl_command, latest_report, run_crawl, scrapy
 from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
@@ -196,11 +195,6 @@ def complete_post(data: bytes) -> bool:
         and text.endswith("\n</div>\n")
         and bool(read_front_matter(text).get("title"))
     )
-
-
-def latest_report(archive):
-    reports = sorted((archive / ".newsspider" / "runs").glob("*.json"))
-    return json.loads(reports[-1].read_text(encoding="utf-8"))
 
 
 def wait_for_posts(archive, count, proc, limit=60):

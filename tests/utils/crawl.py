@@ -47,8 +47,10 @@ def repo_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-def crawl_command(mirror: str, archive: Path, *args: str, **settings: object) -> list[str]:
-    """``scrapy crawl sina_finance`` against ``mirror`` into ``archive``; ``settings`` are
+def crawl_command(
+    mirror: str, archive: Path, *args: str, spider: str = "sina_finance", **settings: object
+) -> list[str]:
+    """``scrapy crawl <spider>`` against ``mirror`` into ``archive``; ``settings`` are
     given with ``-s`` after the defaults (``LOG_LEVEL=INFO``)."""
     merged: dict[str, object] = {
         "SINA_MIRROR": mirror,
@@ -57,16 +59,27 @@ def crawl_command(mirror: str, archive: Path, *args: str, **settings: object) ->
     }
     merged.update(settings)
     options = [part for name, value in merged.items() for part in ("-s", f"{name}={value}")]
-    return [*scrapy_argv("crawl", "sina_finance", *options), *args]
+    return [*scrapy_argv("crawl", spider, *options), *args]
+
+
+def latest_report(archive: Path) -> dict[str, Any] | None:
+    """The newest run report in ``archive`` (None before any run wrote one)."""
+    reports = sorted((archive / ".newsspider" / "runs").glob("*.json"))
+    return json.loads(reports[-1].read_text(encoding="utf-8")) if reports else None
 
 
 def run_crawl(
-    mirror: str, archive: Path, *args: str, timeout: float = 120, **settings: object
+    mirror: str,
+    archive: Path,
+    *args: str,
+    timeout: float = 120,
+    spider: str = "sina_finance",
+    **settings: object,
 ) -> CrawlResult:
-    """Run ``scrapy crawl sina_finance`` from the repo root, as a user would; its newest run
+    """Run ``scrapy crawl <spider>`` from the repo root, as a user would; its newest run
     report is read back."""
     proc = subprocess.run(
-        crawl_command(mirror, archive, *args, **settings),
+        crawl_command(mirror, archive, *args, spider=spider, **settings),
         cwd=REPO,
         env=repo_env(),
         capture_output=True,
@@ -74,9 +87,7 @@ def run_crawl(
         timeout=timeout,
         check=False,
     )
-    reports = sorted((archive / ".newsspider" / "runs").glob("*.json"))
-    report = json.loads(reports[-1].read_text(encoding="utf-8")) if reports else None
-    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, report)
+    return CrawlResult(proc.returncode, proc.stdout, proc.stderr, latest_report(archive))
 
 
 def scrapy(

@@ -18,12 +18,12 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .content import ROLL_PATHS, Golden, RollQuery, Rolls, SyntheticArticle, load_goldens
 from .content import synthetic_article as make_synthetic_article
+from .service import Service
 
 
 @dataclass
@@ -39,7 +39,7 @@ def _to_bytes(body: bytes | str) -> bytes:
     return body.encode("utf-8") if isinstance(body, str) else body
 
 
-class MockSina:
+class MockSina(Service):
     """A mock Sina mirror; see the module docstring for the URL convention.
 
     Content may be added before or after :meth:`start`. Page lookups ignore the query string
@@ -174,18 +174,6 @@ class MockSina:
             if self._thread is not None:
                 self._thread.join()
             self._server = self._thread = None
-
-    def __enter__(self) -> MockSina:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---- observation -------------------------------------------------------------------------
     def _record(self, target: str) -> None:

@@ -7,9 +7,10 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 import redis
+
+from .service import Service
 
 
 def free_port() -> int:
@@ -18,7 +19,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class RedisServer:
+class RedisServer(Service):
     """``with RedisServer(tmp) as server: server.url`` (``redis://127.0.0.1:PORT/0``)."""
 
     def __init__(self, folder: Path) -> None:
@@ -72,15 +73,3 @@ class RedisServer:
                 self._proc.kill()
                 self._proc.wait()
             self._proc = None
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

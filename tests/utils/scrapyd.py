@@ -33,8 +33,9 @@ import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+
+from .service import Service
 
 POLL_SECONDS = 0.1
 # Parameters of schedule.json itself; every other field becomes a spider argument (``-a``).
@@ -75,7 +76,7 @@ def _multipart(fields: Mapping[str, str], files: Mapping[str, Path]) -> tuple[by
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-class Scrapyd:
+class Scrapyd(Service):
     """One real Scrapyd process on 127.0.0.1, configured to keep everything under ``root``.
 
     Use it as a context manager (``with Scrapyd(tmp_path) as scrapyd: ...``), or call
@@ -233,18 +234,6 @@ class Scrapyd:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)  # a crawl or Scrapyd itself that is still there
         proc.wait(timeout=timeout)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- web service ----------------------------------------------------------------------------
 
