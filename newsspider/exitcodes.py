@@ -31,26 +31,26 @@ INTERNAL_ERROR_STAT: Final = "sina/failed/internal_error"
 """Unexpected exceptions in callbacks and pipelines, counted."""
 
 
-def exit_code(stats: Mapping[str, Any]) -> int:
-    """The exit code of a run that started, from its stats: interrupted, then internal error,
-    then failed, else 0."""
+def verdict(stats: Mapping[str, Any]) -> tuple[int, str]:
+    """The exit code of a run that started, from its stats, with a word for it (for reports
+    and summary lines): interrupted (``interrupted (<signal>)``), then internal error, then
+    failed (``failed (<reason>)``), else 0 (``finished``)."""
     signal = stats.get(INTERRUPTED_STAT)
     if signal:
-        return INTERRUPTED.get(str(signal), FAILED)
+        return INTERRUPTED.get(str(signal), FAILED), f"interrupted ({signal})"
     if stats.get(INTERNAL_ERROR_STAT):
-        return INTERNAL_ERROR
-    if stats.get(FAILED_STAT):
-        return FAILED
-    return OK
+        return INTERNAL_ERROR, "internal error"
+    reason = stats.get(FAILED_STAT)
+    if reason:
+        return FAILED, f"failed ({reason})"
+    return OK, "finished"
+
+
+def exit_code(stats: Mapping[str, Any]) -> int:
+    """The exit code :func:`verdict` gives."""
+    return verdict(stats)[0]
 
 
 def outcome(stats: Mapping[str, Any]) -> str:
-    """A word for the run's end, for reports and summary lines: ``finished``, ``failed
-    (<reason>)``, ``internal error`` or ``interrupted (<signal>)``."""
-    signal = stats.get(INTERRUPTED_STAT)
-    if signal:
-        return f"interrupted ({signal})"
-    if stats.get(INTERNAL_ERROR_STAT):
-        return "internal error"
-    reason = stats.get(FAILED_STAT)
-    return f"failed ({reason})" if reason else "finished"
+    """The word :func:`verdict` gives."""
+    return verdict(stats)[1]

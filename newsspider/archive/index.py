@@ -111,49 +111,48 @@ class ArchiveIndex:
     ``batch_size``/``batch_seconds`` bound how many rows wait for a commit.
     """
 
-    def __init__(self, root: Path, *, batch_size: int = 100, batch_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        batch_size: int = 100,
+        batch_seconds: float = 2.0,
+        read_only: bool = False,
+    ) -> None:
         self.root = Path(root)
         self.state_dir = self.root / STATE_DIR
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.state_dir / INDEX_NAME
         self.journal_path = self.state_dir / JOURNAL_NAME
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
+        self._pending = 0
+        self._batch_started = 0.0
+        # Called before each commit: what must be durable before the rows are (folder fsyncs).
+        self.before_commit: Callable[[], None] | None = None
+        self._closed = False
+        self._journal: IO[str] | None = None
+        if read_only:
+            if self.path.is_file():
+                self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            else:  # no index yet: read as an empty one, and create nothing
+                self._db = sqlite3.connect(":memory:")
+                self._db.executescript(_SCHEMA)
+            self._db.row_factory = sqlite3.Row
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._pending = 0
-        self._batch_started = 0.0
-        # Called before each commit: what must be durable before the rows are (folder fsyncs).
-        self.before_commit: Callable[[], None] | None = None
-        self._journal: IO[str] | None = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
-        self._closed = False
+        self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
 
     @classmethod
     def read_only(cls, root: Path) -> ArchiveIndex:
         """The index of the archive at ``root`` for reading only: nothing on disk is created
         or changed (the journal a killed run left stays for the next run to recover), and an
         archive without an index reads as an empty one."""
-        index = cls.__new__(cls)
-        index.root = Path(root)
-        index.state_dir = index.root / STATE_DIR
-        index.path = index.state_dir / INDEX_NAME
-        index.journal_path = index.state_dir / JOURNAL_NAME
-        index.batch_size, index.batch_seconds = 1, 0.0
-        if index.path.is_file():
-            index._db = sqlite3.connect(f"{index.path.as_uri()}?mode=ro", uri=True)
-        else:
-            index._db = sqlite3.connect(":memory:")
-            index._db.executescript(_SCHEMA)
-        index._db.row_factory = sqlite3.Row
-        index._pending = 0
-        index._batch_started = 0.0
-        index.before_commit = None
-        index._journal = None
-        index._closed = False
-        return index
+        return cls(root, read_only=True)
 
     # --- reading ------------------------------------------------------------------------------
 

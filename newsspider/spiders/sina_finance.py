@@ -81,7 +81,7 @@ class SinaFinanceSpider(ArticleSpider):
                     yield request
             return
         if self._catch_up and self.known.count():
-            self._max_pages = self.settings.getint("SINA_CATCHUP_PAGES", 20)
+            self._max_pages = self._catch_up_limit()
         yield self._roll_request(0, 1)
 
     def _catch_up_limit(self) -> int:
@@ -137,12 +137,21 @@ class SinaFinanceSpider(ArticleSpider):
             yield self._roll_request(channel_index + 1, 1)
 
     def _roll_failed(
-        self, channel_index: int, page: int, failures: int, reason: str, message: str
+        self,
+        channel_index: int,
+        page: int,
+        failures: int,
+        reason: str,
+        message: str,
+        *,
+        counted: bool = False,
     ) -> Iterator[scrapy.Request]:
-        """Count and log an unusable roll page, then try the next page (or channel)."""
-        channel = self.params.channels[channel_index]
-        self.stats().inc_value(f"sina/roll/failed/{reason}")
-        logger.warning("%s roll page %d unusable (%s): %s", channel.name, page, reason, message)
+        """Count and log an unusable roll page, then try the next page (or channel).
+        ``counted``: the failure is counted and logged already (an internal error)."""
+        if not counted:
+            channel = self.params.channels[channel_index]
+            self.stats().inc_value(f"sina/roll/failed/{reason}")
+            logger.warning("%s roll page %d unusable (%s): %s", channel.name, page, reason, message)
         yield from self._next_roll(channel_index, page, True, failures + 1)
 
     def parse_roll(
@@ -159,9 +168,11 @@ class SinaFinanceSpider(ArticleSpider):
         try:
             requests, more, seeking = self._read_roll_page(channel_index, page, roll)
         except Exception as exc:  # whatever a page holds, it costs that page only
-            self.stats().inc_value(INTERNAL_ERROR_STAT)
+            self.stats().inc_value(INTERNAL_ERROR_STAT)  # counted once, here: exit 70
             logger.exception("%s roll page %d could not be read", channel.name, page)
-            yield from self._roll_failed(channel_index, page, failures, "internal_error", repr(exc))
+            yield from self._roll_failed(
+                channel_index, page, failures, "internal_error", repr(exc), counted=True
+            )
             return
         yield from requests
         yield from self._next_roll(channel_index, page, more, seeking=seeking)
