@@ -31,10 +31,10 @@ class DistributedAddon:
 
     * Workers (``scrapy crawl sina_finance``, ``sina_refresh``): scrapy-redis's scheduler and
       dupefilter on shared keys, the run coordinator, what is archived read from Redis, and
-      extracted items pushed to Redis instead of normalized and written.
+      fetched pages pushed to Redis instead of made into posts and written.
     * The writer (``scrapy crawl sina_writer``): the item pipelines of a single-process crawl
-      (so ``ARCHIVE_*`` settings are the writer's alone), then the publisher of what is
-      archived.
+      (so ``ARCHIVE_*`` settings are the writer's alone: posts are made and written there),
+      then the publisher of what is archived.
 
     With the setting off, nothing changes and nothing about Redis is imported.
     """

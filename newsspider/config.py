@@ -19,20 +19,12 @@ from urllib.parse import urlsplit
 from scrapy.settings import BaseSettings
 
 from newsspider.archive.body import BodyMode
+from newsspider.post import AuthorMode
 
 
 class ConfigError(ValueError):
     """A setting or spider argument with a value newsspider cannot use."""
 
-
-class AuthorMode(StrEnum):
-    """Whose name goes into ``author:`` (setting ``ARCHIVE_AUTHOR``)."""
-
-    SITE = "site"
-    SOURCE = "source"
-
-
-SITE_AUTHOR = "新浪财经"
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -1,44 +1,29 @@
-"""The Hexo post exporter: one item in, one archive post out."""
+"""The Hexo post exporter: Scrapy's face of the archive's post format.
+
+The post of an article is rendered once, with the rest of its work, in a worker process
+(:func:`newsspider.post.render_post`, called by :func:`newsspider.post.build_post`); the
+exporter writes what that gave. Register it as a feed format to write posts elsewhere, e.g.
+``FEED_EXPORTERS = {"hexo": "newsspider.exporters.HexoPostExporter"}``.
+"""
 
 from __future__ import annotations
 
 from typing import IO, Any
 
-from itemadapter import ItemAdapter
 from scrapy.exporters import BaseItemExporter
 
-from newsspider.archive.front_matter import Plain, Raw, render_front_matter
-from newsspider.sina.dates import rfc1123
-
-
-def render_post(item: Any) -> str:
-    """The whole post for a normalized item, in the archive's exact format.
-
-    Needs the post fields the pipelines set: ``title``, ``categories``, ``author``,
-    ``comments``, ``date``, ``headimg`` and ``body``.
-    """
-    adapter = ItemAdapter(item)
-    missing = [k for k in ("title", "date", "body") if adapter.get(k) is None]
-    if missing:
-        raise ValueError(f"item is not normalized, missing {', '.join(missing)}")
-    metadata = {
-        "title": adapter["title"],
-        "categories": list(adapter["categories"]),
-        "headimg": adapter["headimg"],
-        "author": Plain(adapter["author"] or ""),
-        "comments": bool(adapter["comments"]),
-        "date": Raw(rfc1123(adapter["date"])),
-        "thumbnail": adapter["headimg"],
-    }
-    return render_front_matter(metadata, adapter["body"])
+from newsspider.items import ArticleItem
 
 
 class HexoPostExporter(BaseItemExporter):
-    """Writes each exported item as one Hexo post (UTF-8) to the file it was given."""
+    """Writes each exported :class:`~newsspider.items.ArticleItem` as its Hexo post (UTF-8)
+    to the file it was given; other items are not posts (``TypeError``)."""
 
     def __init__(self, file: IO[bytes], **kwargs: Any) -> None:
         super().__init__(dont_fail=True, **kwargs)
         self.file = file
 
     def export_item(self, item: Any) -> None:
-        self.file.write(render_post(item).encode(self.encoding or "utf-8"))
+        if not isinstance(item, ArticleItem):
+            raise TypeError(f"not an archive item: {type(item).__name__}")
+        self.file.write(item.post)

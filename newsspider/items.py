@@ -1,55 +1,76 @@
-"""Items: what the spider yields and the pipelines complete."""
+"""Items: what the spider yields (:class:`FetchedPage`), what the normalization pipeline makes
+of it (:class:`ArticleItem`), and a re-check that brought no new page (:class:`ArticleCheck`).
+
+All three are plain values (they pickle, so worker processes and the distributed mode's Redis
+queue carry them) and are filled once, where they are made.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from newsspider.sina.article import ArticlePage
 from newsspider.sina.roll import RollEntry
-from newsspider.sina.urls import docid_from_url
 
 
-@dataclass
-class ArticleItem:
-    """One Sina article on its way into the archive.
+@dataclass(frozen=True)
+class FetchedPage:
+    """An article page as the spider fetched it; no part of it is parsed yet.
 
-    The spider fills the first group from the roll item and the page; the pipelines fill the
-    post fields. Missing values are ``None``; times are aware datetimes.
+    ``url`` is the URL the article is known by (its index row's, else its canonical URL);
+    ``body`` the response bytes and ``encoding`` the encoding Scrapy read them with; ``entry``
+    the roll item that listed it (None for ``-a urls``); ``etag``/``last_modified`` the
+    response's validators, which the index keeps for conditional re-checks.
     """
 
     url: str
     channel: str
     docid: str | None
-    roll_title: str | None
-    page_title: str | None
-    listed_at: datetime | None
-    updated_at: datetime | None
-    published_at: datetime | None
-    displayed_at: datetime | None
-    source: str | None
-    body_html: str | None
-    template: str | None = None  # the page template extraction matched (finance, news, …)
-    # What the page gave: of title, date, source, body (ArticlePage.found), and for the meta
-    # and generic templates what looks_like_article weighs (ArticlePage has the contract).
-    found: list[str] = field(default_factory=list)
-    headlines: list[str] = field(default_factory=list)
-    text_chars: int | None = None
-    page_kind: str | None = None
-    etag: str | None = None  # validators of the page response, for conditional re-checks
+    entry: RollEntry | None
+    body: bytes
+    encoding: str
+    etag: str | None = None
     last_modified: str | None = None
-    # Post fields, set by the pipelines.
-    title: str | None = None
-    date: datetime | None = None
-    categories: list[str] = field(default_factory=list)
-    author: str | None = None
-    comments: bool = False
-    headimg: str = ""
-    body: str | None = None
+
+
+def _post_text(post: bytes) -> str:
+    return post.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class ArticleItem:
+    """One article, ready for the archive: its post's fields and the post's bytes.
+
+    Made by :func:`newsspider.post.build_post` in one piece. ``date`` is aware;
+    ``listed_at``/``updated_at`` are the roll's ``intime``/``mtime`` (None without a roll
+    entry); ``body`` is the post content after the front matter, ``post`` the whole file.
+    ``template`` names the page template extraction used and ``found`` what it found, of
+    ``title``, ``date``, ``source``, ``body`` and ``headimg``. ``post_path`` is where the archive
+    writer put the post, relative to ``ARCHIVE_DIR`` (None until then: the writer passes on a
+    copy that has it).
+    """
+
+    url: str
+    channel: str
+    docid: str | None
+    title: str
+    date: datetime
+    categories: tuple[str, ...]
+    author: str
+    headimg: str
+    body: str
+    # Feed exports (-O items.jsonl) carry the post as the UTF-8 text it is.
+    post: bytes = field(repr=False, metadata={"serializer": _post_text})
+    template: str
+    found: tuple[str, ...] = ()
+    listed_at: datetime | None = None
+    updated_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
     post_path: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class ArticleCheck:
     """A re-check of an archived article that brought no new content.
 
@@ -62,30 +83,3 @@ class ArticleCheck:
     etag: str | None = None
     last_modified: str | None = None
     updated_at: datetime | None = None
-
-
-def article_item(
-    page: ArticlePage, channel: str, url: str, entry: RollEntry | None = None
-) -> ArticleItem:
-    """The item for one fetched article page; ``entry`` is its roll item, when the roll listed it.
-
-    ``url`` is the canonical URL the article was requested under.
-    """
-    return ArticleItem(
-        url=url,
-        channel=channel,
-        docid=entry.docid if entry and entry.docid else docid_from_url(url),
-        roll_title=entry.title if entry else None,
-        page_title=page.title,
-        listed_at=entry.intime if entry else None,
-        updated_at=entry.mtime if entry else None,
-        published_at=page.published_at,
-        displayed_at=page.displayed_at,
-        source=page.source or (entry.media_name if entry else None),
-        body_html=page.body_html,
-        template=page.template,
-        found=list(page.found),
-        headlines=list(page.headlines),
-        text_chars=page.text_chars,
-        page_kind=page.page_kind,
-    )

@@ -35,7 +35,6 @@ SINA_CATCHUP_PAGES = 20  # without -a pages/since: read at most this many pages 
 
 ITEM_PIPELINES = {
     "newsspider.pipelines.normalize.NormalizePipeline": 100,
-    "newsspider.pipelines.body.BodyPipeline": 300,
     "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
 }
 EXTENSIONS = {

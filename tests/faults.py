@@ -17,11 +17,10 @@ class FaultySpider(SinaFinanceSpider):
 
     name = "sina_finance_faulty"
 
-    async def parse_article(self, response: Any, **kwargs: Any) -> Any:
+    def parse_article(self, response: Any, **kwargs: Any) -> Any:
         if "boom-callback" in response.url:
             raise ZeroDivisionError("a bug in a callback")
-        async for result in super().parse_article(response, **kwargs):
-            yield result
+        yield from super().parse_article(response, **kwargs)
 
 
 class FaultyPipeline:

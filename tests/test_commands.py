@@ -120,7 +120,7 @@ def held(consistent: Path) -> Iterator[subprocess.Popen[str]]:
             sys.executable,
             "-c",
             "from newsspider.archive import lock; import pathlib, time; "
-            f"lock.acquire(pathlib.Path({str(consistent)!r})); "
+            f"held = lock.ArchiveLock(pathlib.Path({str(consistent)!r})); held.acquire(); "
             "print('held', flush=True); time.sleep(300)",
         ],
         stdout=subprocess.PIPE,
@@ -145,8 +145,9 @@ def test_archive_index_during_a_run_says_so_and_exits_75(consistent, held):
     held.kill()
     held.wait(timeout=10)
     assert archive_index(consistent).returncode == 1  # the missing post, now that it is free
-    lock.acquire(consistent)  # and archive_index left the lock free
-    lock.release(consistent)
+    free = lock.ArchiveLock(consistent)
+    free.acquire()  # and archive_index left the lock free
+    free.release()
 
 
 def test_the_lock_is_free_while_posts_are_hashed_and_a_run_then_voids_the_check(
@@ -163,7 +164,7 @@ def test_the_lock_is_free_while_posts_are_hashed_and_a_run_then_voids_the_check(
                     sys.executable,
                     "-c",
                     "from newsspider.archive import lock; import pathlib; "
-                    f"lock.acquire(pathlib.Path({str(root)!r})); print('took it')",
+                    f"lock.ArchiveLock(pathlib.Path({str(root)!r})).acquire(); print('took it')",
                 ],
                 capture_output=True,
                 text=True,

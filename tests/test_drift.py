@@ -3,18 +3,16 @@
 import logging
 
 import pytest
-from parsel import Selector
 from scrapy.utils.test import get_crawler
 
 from newsspider.config import ConfigError
 from newsspider.extensions.drift import DriftConfig, Examples, ExtractionDrift, drift_problems
 from newsspider.extensions.reachability import FAILED_STAT
-from newsspider.items import ArticleCheck, article_item
-from newsspider.sina.article import parse_article
-from newsspider.sina.roll import parse_entry
+from newsspider.post import build_post
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
 from utils.content import GOLDENS
+from utils.items import CLEAN, fetched
 
 CONFIG = DriftConfig(max_fallback_ratio=0.2, min_pages=10)
 
@@ -92,15 +90,10 @@ def test_settings_have_their_defaults():
     )
 
 
-def _item(golden, html=None, **changes):
-    entry = parse_entry(golden.item)
-    assert not isinstance(entry, str)
-    item = article_item(
-        parse_article(Selector(text=html or golden.page)), "china", entry.url, entry
-    )
-    for key, value in changes.items():
-        setattr(item, key, value)
-    return item
+def _read(ext, golden, html=None, url=None):
+    """What the normalization pipeline tells the extension of one page it read."""
+    built = build_post(fetched(golden, html, url=url), CLEAN)
+    ext.observe(url or golden.url, built.template, built.found)
 
 
 def _crawl(**settings):
@@ -118,10 +111,9 @@ def _close(crawler, ext):
 
 def test_items_are_counted_by_template_and_field_found():
     crawler, ext = _crawl()
-    for golden in GOLDENS[:3]:  # archived: the body pipeline set headimg
-        ext.item_scraped(_item(golden, headimg="https://n.sinaimg.cn/x.jpg"))
-    ext.item_dropped(_item(GOLDENS[3], GOLDENS[3].page.replace('id="artibody"', 'id="x"')))
-    ext.item_scraped(ArticleCheck("https://finance.sina.com.cn/x", "unchanged"))
+    for golden in GOLDENS[:3]:  # archived, each with a picture
+        _read(ext, golden)
+    _read(ext, GOLDENS[3], GOLDENS[3].page.replace('id="artibody"', 'id="x"'))  # dropped
     stats = _close(crawler, ext)
     assert stats["sina/template/finance/pages"] == 4
     assert stats["sina/template/finance/found/title"] == 4
@@ -139,7 +131,7 @@ def test_a_run_mostly_on_the_fallbacks_fails_with_one_line(caplog):
     crawler, ext = _crawl(RUN_FALLBACK_MIN_PAGES=3)
     generic = GOLDENS[0].page.replace('id="artibody"', "x").replace('class="main-title"', "x")
     for i in range(3):
-        ext.item_scraped(_item(GOLDENS[0], generic, url=f"https://s.cn/{i}"))
+        _read(ext, GOLDENS[0], generic, url=f"https://s.cn/{i}")
     with caplog.at_level(logging.ERROR):
         stats = _close(crawler, ext)
     assert stats[FAILED_STAT] == "extraction_drift"
@@ -157,5 +149,5 @@ def test_an_earlier_failure_reason_is_kept():
     crawler, ext = _crawl(RUN_FALLBACK_MIN_PAGES=1)
     crawler.stats.set_value(FAILED_STAT, "too_many_errors")
     html = GOLDENS[0].page.replace('id="artibody"', "x").replace('class="main-title"', "x")
-    ext.item_scraped(_item(GOLDENS[0], html))
+    _read(ext, GOLDENS[0], html)
     assert _close(crawler, ext)[FAILED_STAT] == "too_many_errors"

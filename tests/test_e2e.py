@@ -87,6 +87,8 @@ def test_feed_exports_keep_working(mock_sina, tmp_path):
         assert row["post_path"].startswith(CHINA_DIR.as_posix() + "/")
         assert row["categories"] == ["金融", "新浪财经", "新浪财经－国內"]
         assert datetime.fromisoformat(row["date"]).tzinfo is not None
+        post = (tmp_path / "a" / row["post_path"]).read_text(encoding="utf-8")
+        assert row["post"] == post and post.endswith(row["body"])
 
 
 def test_unreachable_sina_is_one_clear_line_and_a_failed_exit(tmp_path):

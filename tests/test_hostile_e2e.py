@@ -232,7 +232,6 @@ def faulty_crawl(mirror: str, archive: Path) -> CrawlResult:
     pipelines = {
         "tests.faults.FaultyPipeline": 50,
         "newsspider.pipelines.normalize.NormalizePipeline": 100,
-        "newsspider.pipelines.body.BodyPipeline": 300,
         "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
     }
     return run_crawl(

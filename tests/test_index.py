@@ -110,20 +110,29 @@ def test_lock_is_exclusive_across_processes_and_can_wait(tmp_path):
             sys.executable,
             "-c",
             "from newsspider.archive import lock; import pathlib, time; "
-            f"lock.acquire(pathlib.Path({str(tmp_path)!r})); "
+            f"held = lock.ArchiveLock(pathlib.Path({str(tmp_path)!r})); held.acquire(); "
             "print('held', flush=True); time.sleep(1.5)",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert holder.stdout.readline().strip() == "held"
+    mine = lock.ArchiveLock(tmp_path)
     with pytest.raises(lock.ArchiveLockedError, match="in use by newsspider pid"):
-        lock.acquire(tmp_path)
+        mine.acquire()
+    assert not mine.held
     started = time.monotonic()
-    lock.acquire(tmp_path, wait=30)  # the holder exits after 1.5 s: its lock goes with it
+    mine.acquire(wait=30)  # the holder exits after 1.5 s: its lock goes with it
     assert time.monotonic() - started < 30
-    lock.acquire(tmp_path)  # again: a no-op in the holding process
-    lock.release(tmp_path)
+    mine.acquire()  # again: a no-op for the object that holds it
+    # Another object, even in this process, is turned away: the lock has one owner.
+    with pytest.raises(lock.ArchiveLockedError):
+        lock.ArchiveLock(tmp_path).acquire()
+    mine.release()
+    assert not mine.held
+    again = lock.ArchiveLock(tmp_path)
+    again.acquire()  # free again
+    again.release()
     holder.wait(timeout=10)
     holder.stdout.close()
 

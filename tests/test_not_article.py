@@ -4,11 +4,8 @@ import json
 import re
 
 import pytest
-from scrapy.exceptions import DropItem
-from scrapy.utils.test import get_crawler
 
-from newsspider.items import article_item
-from newsspider.pipelines.normalize import NormalizePipeline
+from newsspider.post import Rejected, build_post
 from newsspider.sina.article import (
     MIN_ARTICLE_CHARS,
     PAGE_KINDS,
@@ -18,10 +15,9 @@ from newsspider.sina.article import (
     title_key,
     titles_match,
 )
-from newsspider.sina.roll import parse_entry
-from newsspider.spiders.sina_finance import SinaFinanceSpider
 
 from utils.content import DATA, GOLDENS
+from utils.items import CLEAN, fetched
 
 NOT_ARTICLE = DATA / "not_article"
 ROLL_TITLE = GOLDENS[2].meta["title"]
@@ -179,31 +175,18 @@ def test_title_key_drops_space_and_punctuation():
     assert title_key(" 60万“12306账号”外泄？ 中铁总\u3000辟谣 ") == "60万12306账号外泄中铁总辟谣"
 
 
-def _normalize(item):
-    settings = {"ARCHIVE_DIR": "unused", "ARCHIVE_BODY": "clean", "ARCHIVE_AUTHOR": "site"}
-    crawler = get_crawler(SinaFinanceSpider, settings)
-    pipeline = NormalizePipeline.from_crawler(crawler)
-    return crawler, pipeline
-
-
 @pytest.mark.parametrize(("name", "kind"), NON_ARTICLE_PAGES)
-def test_the_pipeline_drops_non_article_pages(name, kind):
-    entry = parse_entry(GOLDENS[2].item)
-    assert not isinstance(entry, str)
-    page = read((NOT_ARTICLE / name).read_text(encoding="utf-8"))
-    item = article_item(page, "china", entry.url, entry)
-    crawler, pipeline = _normalize(item)
-    with pytest.raises(DropItem, match=re.escape(f"not_article_page: {PAGE_KINDS[kind]}")):
-        pipeline.process_item(item)
-    assert crawler.stats.get_value("sina/dropped/not_article_page") == 1
+def test_non_article_pages_give_no_post(name, kind):
+    html = (NOT_ARTICLE / name).read_text(encoding="utf-8")
+    rejected = build_post(fetched(GOLDENS[2], html), CLEAN)
+    assert isinstance(rejected, Rejected)
+    assert rejected.reason == "not_article_page"
+    assert rejected.detail == f"{PAGE_KINDS[kind]}, not the article"
 
 
-def test_the_pipeline_keeps_an_article_read_by_the_fallbacks():
+def test_an_article_read_by_the_fallbacks_is_kept():
     golden = GOLDENS[2]
-    entry = parse_entry(golden.item)
-    assert not isinstance(entry, str)
-    page = read(VARIANTS["generic"](golden.page))
-    item = article_item(page, "china", entry.url, entry)
-    crawler, pipeline = _normalize(item)
-    assert pipeline.process_item(item).title == golden.meta["title"]
-    assert crawler.stats.get_value("sina/dropped/not_article_page") is None
+    built = build_post(fetched(golden, VARIANTS["generic"](golden.page)), CLEAN)
+    assert not isinstance(built, Rejected)
+    assert built.template in ("meta", "generic")
+    assert built.title == golden.meta["title"]

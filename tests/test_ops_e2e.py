@@ -254,7 +254,8 @@ def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thres
 
 def test_a_second_run_on_a_locked_archive_stops_with_a_clear_message(mock_sina, tmp_path):
     archive = tmp_path / "a"
-    lock.acquire(archive)
+    held = lock.ArchiveLock(archive)
+    held.acquire()
     try:
         result = run_crawl(mock_sina.base_url, archive)
         assert result.returncode == 75
@@ -262,7 +263,7 @@ def test_a_second_run_on_a_locked_archive_stops_with_a_clear_message(mock_sina, 
         assert "Traceback" not in result.stderr
         assert not posts_under(archive)
     finally:
-        lock.release(archive)
+        held.release()
     waited = subprocess.Popen(
         crawl_command(mock_sina.base_url, archive, ARCHIVE_LOCK_WAIT=60),
         cwd=REPO,
@@ -271,10 +272,10 @@ def test_a_second_run_on_a_locked_archive_stops_with_a_clear_message(mock_sina, 
         stderr=subprocess.PIPE,
         text=True,
     )
-    lock.acquire(archive)
+    held.acquire()
     time.sleep(1)
     assert waited.poll() is None  # waiting for the lock
-    lock.release(archive)
+    held.release()
     _, stderr = waited.communicate(timeout=120)
     assert waited.returncode == 0, stderr[-3000:]
     assert len(posts_under(archive)) == 8

@@ -1,32 +1,38 @@
-"""Pipelines and the exporter, built from a crawler the way Scrapy builds them."""
+"""The item pipelines and the exporter, built from a crawler the way Scrapy builds them, and
+the pure post functions they run."""
 
+import dataclasses
 import hashlib
 import io
 import os
 from datetime import UTC, datetime
 
 import pytest
-from parsel import Selector
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
+from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
 from newsspider.config import ConfigError, parse_mirror, validate_settings
-from newsspider.exporters import HexoPostExporter, render_post
+from newsspider.exporters import HexoPostExporter
 from newsspider.extensions.archive import CrawlArchive
-from newsspider.items import ArticleItem, article_item
+from newsspider.items import ArticleCheck
 from newsspider.pipelines.archive import ArchiveWriterPipeline
-from newsspider.pipelines.body import BodyPipeline
 from newsspider.pipelines.normalize import NormalizePipeline
-from newsspider.sina.article import parse_article
-from newsspider.sina.roll import parse_entry
+from newsspider.post import AuthorMode, Rejected, build_post, normalize
+from newsspider.signals import page_extracted
+from newsspider.sina.article import read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
+from newsspider.workers import WorkerCrashed
 
 from utils.archive import CHINA_DIR
 from utils.content import GOLDENS
+from utils.items import VERBATIM, fetched
 from utils.steps import completed
+
+OTHER_ID = "lasorkf0000000"
 
 
 def make_crawler(tmp_path, **settings):
@@ -34,7 +40,10 @@ def make_crawler(tmp_path, **settings):
         "ARCHIVE_DIR": str(tmp_path),
         "ARCHIVE_BODY": "verbatim",
         "ARCHIVE_AUTHOR": "site",
-        # The crawl's shared objects, as the project's settings enable them.
+        "ARCHIVE_WRITES": True,
+        "ARCHIVE_INDEX_BATCH": 100,
+        "ARCHIVE_INDEX_BATCH_SECONDS": 2.0,
+        # The crawl's archive owner, as the project's settings enable it.
         "EXTENSIONS": {"newsspider.extensions.archive.CrawlArchive": 410},
     }
     merged.update(settings)
@@ -44,68 +53,84 @@ def make_crawler(tmp_path, **settings):
 _OPEN_CHAINS = []
 
 
+def _close_all():
+    while _OPEN_CHAINS:
+        CrawlArchive.of(_OPEN_CHAINS.pop().crawler).close()  # what spider_closed does
+
+
 @pytest.fixture(autouse=True)
 def _close_chains():
     yield
-    while _OPEN_CHAINS:
-        chain = _OPEN_CHAINS.pop()
-        chain.stages[-1].close_spider()
-        CrawlArchive.of(chain.crawler).close()  # what the spider_closed signal does in a crawl
+    _close_all()
 
 
 class Chain:
-    """The item pipelines in their ITEM_PIPELINES order (closed when the test ends)."""
+    """The item pipelines in their ITEM_PIPELINES order, on a new crawl of the archive at
+    ``tmp_path``: a crawl before it on the same archive ends first (one run at a time)."""
 
-    def __init__(self, crawler):
+    def __init__(self, tmp_path, **settings):
+        _close_all()
+        self.crawler = make_crawler(tmp_path, **settings)
         _OPEN_CHAINS.append(self)
-        self.crawler = crawler
         self.stages = [
-            NormalizePipeline.from_crawler(crawler),
-            BodyPipeline.from_crawler(crawler),
-            ArchiveWriterPipeline.from_crawler(crawler),
+            NormalizePipeline.from_crawler(self.crawler),
+            ArchiveWriterPipeline.from_crawler(self.crawler),
         ]
         self.stages[-1].open_spider()
+        self.index = CrawlArchive.index_of(self.crawler)
 
     def run(self, item):
         try:
             for stage in self.stages:
                 item = completed(stage.process_item(item))
         finally:
-            self.stages[-1].index.commit()  # what the next Chain on this archive reads
+            self.index.commit()  # what the next Chain on this archive reads
         return item
 
     def stat(self, key):
         return self.crawler.stats.get_value(key)
 
 
-def golden_item(golden, **changes):
-    entry = parse_entry(golden.item)
-    assert not isinstance(entry, str)
-    item = article_item(parse_article(Selector(text=golden.page)), "china", entry.url, entry)
-    for key, value in changes.items():
-        setattr(item, key, value)
-    return item
+def other_article(golden):
+    """Another article with ``golden``'s title: its own URL, docid and time."""
+    return fetched(
+        golden,
+        url=golden.url.replace("lasorkf8164852", OTHER_ID),
+        docid=f"comos:{OTHER_ID}",
+        intime=datetime(2022, 1, 1, tzinfo=UTC),
+    )
 
 
 @pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.slug)
-def test_golden_item_becomes_the_golden_post(tmp_path, golden):
-    chain = Chain(make_crawler(tmp_path))
-    item = chain.run(golden_item(golden))
+def test_a_golden_page_becomes_the_golden_post(tmp_path, golden):
+    chain = Chain(tmp_path)
+    item = chain.run(fetched(golden))
     path = tmp_path / item.post_path
     assert path.parent == tmp_path / CHINA_DIR
     assert path.name == post_filename(golden.meta["title"])
     assert path.read_bytes() == golden.expected
+    assert item.post == golden.expected
     assert chain.stat("archive/written") == 1
-    assert render_post(item).encode() == golden.expected
+    assert chain.index.get(item.url).sha256 == hashlib.sha256(golden.expected).hexdigest()
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.slug)
+def test_build_post_alone_gives_the_golden_post(golden):
+    built = build_post(fetched(golden), VERBATIM)
+    assert not isinstance(built, Rejected)
+    assert built.post == golden.expected
+    assert built.title == golden.meta["title"]
+    assert built.categories == ("金融", "新浪财经", "新浪财经－国內")
+    assert built.post_path is None
 
 
 def test_rerun_writes_the_same_bytes_and_touches_nothing(tmp_path):
     golden = GOLDENS[0]
-    first = Chain(make_crawler(tmp_path)).run(golden_item(golden))
+    first = Chain(tmp_path).run(fetched(golden))
     path = tmp_path / first.post_path
     os.utime(path, (1, 1))
-    chain = Chain(make_crawler(tmp_path))
-    second = chain.run(golden_item(golden))
+    chain = Chain(tmp_path)
+    second = chain.run(fetched(golden))
     assert second.post_path == first.post_path
     assert path.stat().st_mtime == 1
     assert chain.stat("archive/unchanged") == 1
@@ -115,34 +140,16 @@ def test_rerun_writes_the_same_bytes_and_touches_nothing(tmp_path):
 
 def test_two_articles_with_one_title_never_overwrite_each_other(tmp_path):
     golden = GOLDENS[2]
-    chain = Chain(make_crawler(tmp_path))
-    first = chain.run(golden_item(golden))
-    other_url = golden.meta["url"].replace("lasorkf8164852", "lasorkf0000000")
-    second = chain.run(
-        golden_item(
-            golden,
-            url=other_url,
-            docid="comos:lasorkf0000000",
-            listed_at=datetime(2022, 1, 1, tzinfo=UTC),
-        )
-    )
+    chain = Chain(tmp_path)
+    first = chain.run(fetched(golden))
+    second = chain.run(other_article(golden))
     assert first.post_path != second.post_path
-    assert second.post_path.endswith("-lasorkf0000000.md")
+    assert second.post_path.endswith(f"-{OTHER_ID}.md")
     assert (tmp_path / first.post_path).read_bytes() == golden.expected
     # A later run keeps the same assignment: the plain name holds the first article.
-    again = Chain(make_crawler(tmp_path))
-    assert again.run(golden_item(golden)).post_path == first.post_path
-    assert (
-        again.run(
-            golden_item(
-                golden,
-                url=other_url,
-                docid="comos:lasorkf0000000",
-                listed_at=datetime(2022, 1, 1, tzinfo=UTC),
-            )
-        ).post_path
-        == second.post_path
-    )
+    again = Chain(tmp_path)
+    assert again.run(fetched(golden)).post_path == first.post_path
+    assert again.run(other_article(golden)).post_path == second.post_path
 
 
 def test_existing_post_of_the_same_article_is_updated_in_place(tmp_path):
@@ -151,11 +158,13 @@ def test_existing_post_of_the_same_article_is_updated_in_place(tmp_path):
     folder.mkdir(parents=True)
     stale = golden.expected.replace(b"</p>", b"</p>\n", 1)
     (folder / post_filename(golden.meta["title"])).write_bytes(stale)
-    chain = Chain(make_crawler(tmp_path))
-    item = chain.run(golden_item(golden))
+    chain = Chain(tmp_path)
+    item = chain.run(fetched(golden))
     assert item.post_path == (CHINA_DIR / post_filename(golden.meta["title"])).as_posix()
     assert (tmp_path / item.post_path).read_bytes() == golden.expected
     assert chain.stat("archive/written") == 1
+    assert chain.stat("archive/adopted") == 1
+    assert chain.stat("archive/history") == 1
 
 
 def test_existing_post_of_another_article_is_kept(tmp_path):
@@ -164,73 +173,168 @@ def test_existing_post_of_another_article_is_kept(tmp_path):
     folder.mkdir(parents=True)
     other = golden.expected.replace(b"07:34:10 GMT", b"08:00:00 GMT")
     (folder / post_filename(golden.meta["title"])).write_bytes(other)
-    item = Chain(make_crawler(tmp_path)).run(golden_item(golden))
+    item = Chain(tmp_path).run(fetched(golden))
     assert item.post_path.endswith("-lasorkf8164852.md")
     assert (folder / post_filename(golden.meta["title"])).read_bytes() == other
 
 
+def _page(golden, **changes):
+    return dataclasses.replace(read_article(golden.page.encode(), "utf-8"), **changes)
+
+
 @pytest.mark.parametrize(
-    ("changes", "reason"),
+    ("page_changes", "entry_changes", "reason"),
     [
-        ({"roll_title": None, "page_title": None}, "no_title"),
-        ({"roll_title": "  ", "page_title": "\u3000"}, "no_title"),
-        ({"body_html": None}, "no_body"),
-        ({"body_html": "<!-- nothing --><script>x()</script>"}, "no_body"),
-        ({"listed_at": None, "published_at": None, "displayed_at": None}, "no_date"),
+        ({"title": None}, {"title": None}, "no_title"),
+        ({"title": "\u3000"}, {"title": "  "}, "no_title"),
+        ({"published_at": None, "displayed_at": None}, {"intime": None}, "no_date"),
     ],
 )
-def test_drops_are_counted_with_reason(tmp_path, changes, reason):
-    chain = Chain(make_crawler(tmp_path))
-    with pytest.raises(DropItem, match=reason):
-        chain.run(golden_item(GOLDENS[0], **changes))
-    assert chain.stat(f"sina/dropped/{reason}") == 1
-    assert not list(tmp_path.rglob("*.md"))
-
-
-def test_page_title_and_date_are_fallbacks(tmp_path):
-    published = datetime(2021, 12, 13, 7, 34, 10, tzinfo=UTC)
-    item = Chain(make_crawler(tmp_path)).run(
-        golden_item(GOLDENS[2], roll_title=None, listed_at=None, published_at=published)
+def test_normalize_rejects_what_has_no_title_or_date(page_changes, entry_changes, reason):
+    golden = GOLDENS[0]
+    rejected = normalize(
+        _page(golden, **page_changes), fetched(golden, **entry_changes), AuthorMode.SITE
     )
-    assert item.title == GOLDENS[2].meta["title"]
-    assert item.date == published
+    assert isinstance(rejected, Rejected) and rejected.reason == reason
+    assert rejected.template == "finance"
+
+
+def test_page_title_and_date_are_fallbacks():
+    golden = GOLDENS[2]
+    published = datetime(2021, 12, 13, 7, 34, 10, tzinfo=UTC)
+    front = normalize(
+        _page(golden, published_at=published),
+        fetched(golden, title=None, intime=None),
+        AuthorMode.SITE,
+    )
+    assert not isinstance(front, Rejected)
+    assert front.title == golden.meta["title"]
+    assert front.date == published
+
+
+def test_a_page_without_its_body_is_dropped_and_counted(tmp_path):
+    golden = GOLDENS[0]
+    chain = Chain(tmp_path)
+    seen = []
+
+    def on_page(**kwargs):
+        seen.append(kwargs)
+
+    chain.crawler.signals.connect(on_page, signal=page_extracted)
+    with pytest.raises(DropItem, match="no_body"):
+        chain.run(fetched(golden, golden.page.replace('id="artibody"', 'id="x"')))
+    assert chain.stat("sina/dropped/no_body") == 1
+    assert chain.stat("sina/template/finance") == 1
+    assert [(s["url"], s["template"], "body" in s["found"]) for s in seen] == [
+        (golden.url, "finance", False)
+    ]
+    assert not list(tmp_path.rglob("*.md"))
+    assert chain.index.count() == 0
+
+
+def test_every_page_read_is_signalled_with_what_it_gave(tmp_path):
+    chain = Chain(tmp_path)
+    seen = []
+
+    def on_page(**kwargs):
+        seen.append(kwargs)
+
+    chain.crawler.signals.connect(on_page, signal=page_extracted)
+    chain.run(fetched(GOLDENS[0]))
+    [signal] = seen
+    assert signal["template"] == "finance"
+    assert set(signal["found"]) >= {"title", "date", "body"}
+
+
+def test_a_page_nested_too_deep_is_dropped(tmp_path):
+    deep = "<html><body>" + "<div>" * 3000 + "x" + "</div>" * 3000 + "</body></html>"
+    chain = Chain(tmp_path)
+    with pytest.raises(DropItem, match="too_deep"):
+        chain.run(fetched(GOLDENS[0], deep))
+    assert chain.stat("sina/dropped/too_deep") == 1
+
+
+def test_a_worker_lost_while_making_the_post_fails_the_article(tmp_path, monkeypatch):
+    chain = Chain(tmp_path)
+
+    async def crashed(*args, **kwargs):
+        raise WorkerCrashed("worker process 12 exited with status -9")
+
+    monkeypatch.setattr(chain.stages[0].workers, "run", crashed)
+    with pytest.raises(DropItem, match="worker_crashed"):
+        chain.run(fetched(GOLDENS[0]))
+    assert chain.stat("sina/failed/worker_crashed") == 1
+    assert chain.index.count() == 0
+
+
+def test_a_worker_lost_while_writing_leaves_the_article_unindexed(tmp_path, monkeypatch):
+    chain = Chain(tmp_path)
+    item = completed(chain.stages[0].process_item(fetched(GOLDENS[0])))
+
+    async def crashed(*args, **kwargs):
+        raise WorkerCrashed("worker process 12 exited with status -9")
+
+    monkeypatch.setattr(chain.stages[1].workers, "run", crashed)
+    with pytest.raises(DropItem, match="worker_crashed"):
+        completed(chain.stages[1].process_item(item))
+    assert chain.stat("sina/failed/worker_crashed") == 1
+    assert chain.index.count() == 0
 
 
 def test_author_can_be_the_article_source(tmp_path):
-    chain = Chain(make_crawler(tmp_path, ARCHIVE_AUTHOR="source"))
-    item = chain.run(golden_item(GOLDENS[2]))
+    chain = Chain(tmp_path, ARCHIVE_AUTHOR="source")
+    item = chain.run(fetched(GOLDENS[2]))
     assert item.author == "工信部网站"
     assert "\nauthor: 工信部网站\n" in (tmp_path / item.post_path).read_text()
 
 
 def test_clean_mode_shares_the_front_matter(tmp_path):
     golden = GOLDENS[2]
-    item = Chain(make_crawler(tmp_path, ARCHIVE_BODY="clean")).run(golden_item(golden))
+    item = Chain(tmp_path, ARCHIVE_BODY="clean").run(fetched(golden))
     text = (tmp_path / item.post_path).read_text()
     front = golden.expected.decode().split("\n---\n")[1]
     assert text.split("\n---\n")[1] == front
     assert text.endswith("\n</div>\n")
+    assert text.endswith(item.body)
 
 
-def test_exporter_writes_one_post_per_item():
+def test_checks_pass_through_the_normalization_pipeline_and_are_recorded(tmp_path):
     golden = GOLDENS[0]
-    item = golden_item(
-        golden,
-        title=golden.meta["title"],
-        date=datetime.fromtimestamp(golden.meta["intime"], UTC),
-        categories=["金融", "新浪财经", "新浪财经－国內"],
-        author="新浪财经",
-        headimg="",
-        body="\n<div>\nB\n</div>\n",
-    )
+    chain = Chain(tmp_path)
+    item = chain.run(fetched(golden))
+    check = ArticleCheck(item.url, "gone")
+    assert chain.run(check) is check
+    assert chain.index.get(item.url).status == "gone"
+    assert chain.stat("archive/gone") == 1
+
+
+def test_the_exporter_writes_the_post_of_each_item():
+    items = [build_post(fetched(golden), VERBATIM) for golden in GOLDENS[:2]]
     buffer = io.BytesIO()
     exporter = HexoPostExporter(buffer)
     exporter.start_exporting()
-    exporter.export_item(item)
+    for item in items:
+        exporter.export_item(item)
     exporter.finish_exporting()
-    assert buffer.getvalue().startswith(b"\n---\ntitle: '")
-    with pytest.raises(ValueError, match="not normalized"):
-        render_post(ArticleItem("u", "china", None, None, None, None, None, None, None, None, None))
+    assert buffer.getvalue() == GOLDENS[0].expected + GOLDENS[1].expected
+    with pytest.raises(TypeError, match="not an archive item"):
+        exporter.export_item(fetched(GOLDENS[0]))
+
+
+def test_a_second_crawl_of_a_locked_archive_is_not_built(tmp_path):
+    Chain(tmp_path)  # holds the archive until the test ends
+    with pytest.raises(ArchiveLockedError, match="in use by newsspider pid"):
+        make_crawler(tmp_path)
+
+
+def test_a_crawl_that_does_not_write_leaves_the_archive_alone(tmp_path):
+    crawler = make_crawler(tmp_path / "archive", ARCHIVE_WRITES=False)
+    archive = CrawlArchive.of(crawler)
+    assert archive.store is None and archive.index.count() == 0
+    with pytest.raises(RuntimeError, match="does not write"):
+        ArchiveWriterPipeline.from_crawler(crawler)
+    archive.close()
+    assert not (tmp_path / "archive").exists()
 
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):
@@ -259,9 +363,8 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):
     ],
 )
 def test_bad_settings_are_rejected_with_a_clear_message(tmp_path, settings, message):
-    crawler = make_crawler(tmp_path, **settings)
     with pytest.raises(ConfigError, match=message):
-        validate_settings(crawler.settings)
+        validate_settings(make_crawler(tmp_path, ARCHIVE_WRITES=False, **settings).settings)
 
 
 def test_mirror_setting_is_normalized():
@@ -272,36 +375,34 @@ def test_mirror_setting_is_normalized():
 
 def test_one_docid_under_three_urls_is_one_post(tmp_path):
     golden = GOLDENS[2]
-    chain = Chain(make_crawler(tmp_path))
-    first = chain.run(golden_item(golden))
+    chain = Chain(tmp_path)
+    first = chain.run(fetched(golden))
     for url in (
         golden.meta["url"].replace("/china/", "/roll/"),
         golden.meta["url"].replace("/china/", "/jjxw/"),
     ):
-        again = chain.run(golden_item(golden, url=url))
+        again = chain.run(fetched(golden, url=url))
         assert again.post_path == first.post_path
     assert len(list((tmp_path / CHINA_DIR).iterdir())) == 1
-    index = chain.stages[-1].index
-    assert index.count() == 1
-    assert index.get(golden.meta["url"]) is not None
+    assert chain.index.count() == 1
+    assert chain.index.get(golden.meta["url"]) is not None
 
 
 def test_a_title_equal_to_another_articles_disambiguated_name_gets_its_own_file(tmp_path):
     golden = GOLDENS[2]
-    title, other_id = golden.meta["title"], "lasorkf0000000"
-    other_url = golden.meta["url"].replace("lasorkf8164852", other_id)
+    title = golden.meta["title"]
     third_url = golden.meta["url"].replace("lasorkf8164852", "lasorkf1111111")
-    chain = Chain(make_crawler(tmp_path))
+    chain = Chain(tmp_path)
     # The article titled "<title>-<id>" comes first and takes the plain name ...
     squatter = chain.run(
-        golden_item(golden, url=third_url, docid=None, roll_title=f"{title}-{other_id}")
+        fetched(golden, url=third_url, docid="comos:lasorkf1111111", title=f"{title}-{OTHER_ID}")
     )
-    first = chain.run(golden_item(golden))
+    first = chain.run(fetched(golden))
     # ... so the second article of <title> must not get "<title>-<id>.md" as well.
-    second = chain.run(golden_item(golden, url=other_url, docid=f"comos:{other_id}"))
+    second = chain.run(other_article(golden))
     paths = [squatter.post_path, first.post_path, second.post_path]
     assert len(set(paths)) == 3, paths
-    assert second.post_path.endswith(f"-{other_id}-2.md")
+    assert second.post_path.endswith(f"-{OTHER_ID}-2.md")
     for item in (squatter, first, second):
         data = (tmp_path / item.post_path).read_bytes()
         assert read_front_matter(data.decode())["title"] == item.title
@@ -383,15 +484,12 @@ def shared_path_archive(tmp_path):
     return shared, old, new
 
 
-def test_an_index_with_shared_posts_is_repaired_at_start(tmp_path):
+def test_an_index_with_shared_posts_is_repaired_when_the_crawl_opens_it(tmp_path):
     from newsspider.archive.audit import audit
     from newsspider.archive.index import ArchiveIndex
 
     shared, old, new = shared_path_archive(tmp_path)
     crawler = make_crawler(tmp_path)
-    writer = ArchiveWriterPipeline.from_crawler(crawler)
-    writer.open_spider()
-    writer.close_spider()
     CrawlArchive.of(crawler).close()
     assert crawler.stats.get_value("archive/repaired") >= 3
     index = ArchiveIndex(tmp_path)
@@ -416,9 +514,10 @@ def test_dropped_items_become_report_examples_of_the_right_kind(tmp_path):
     from newsspider.extensions.outcomes import ArticleOutcomes
 
     crawler = make_crawler(tmp_path)
+    _OPEN_CHAINS.append(type("Done", (), {"crawler": crawler})())
     outcomes = ArticleOutcomes(crawler)
-    item = golden_item(GOLDENS[0])
-    crawler.stats.inc_value("sina/failed/worker_crashed")  # what worker_failure() counts
+    item = fetched(GOLDENS[0])
+    crawler.stats.inc_value("sina/failed/worker_crashed")  # what the pipelines count
     outcomes.item_dropped(item, None, DropItem("worker_crashed: worker 12 exited"), None)
     crawler.stats.inc_value("sina/dropped/no_body")
     outcomes.item_dropped(item, None, DropItem("no_body: the page has no article body"), None)

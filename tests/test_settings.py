@@ -75,13 +75,12 @@ def test_distributed_workers_share_the_queue_and_push_items():
     assert settings["NEWSSPIDER_KNOWLEDGE"] == "newsspider.distributed.knowledge.RedisKnowledge"
 
 
-def test_the_distributed_writer_runs_the_single_process_pipelines_and_publishes():
+def test_the_distributed_writer_runs_the_archive_writer_and_publishes():
     settings = applied(
         NEWSSPIDER_DISTRIBUTED=True, REDIS_URL="redis://127.0.0.1:1/0", NEWSSPIDER_ROLE="writer"
     )
     pipelines = settings.getdict("ITEM_PIPELINES")
     assert "newsspider.pipelines.archive.ArchiveWriterPipeline" in pipelines
-    assert "newsspider.pipelines.body.BodyPipeline" in pipelines
     assert "newsspider.distributed.pipelines.KnowledgePublisherPipeline" in pipelines
     assert "redis" not in str(settings.get("SCHEDULER")).lower()
 

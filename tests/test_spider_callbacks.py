@@ -1,7 +1,7 @@
 """The spiders' callbacks called directly: fabricated roll and article responses and failures
 in, the requests, items and checks they yield (and what they count) out. No crawl, no
 subprocess, no network: the spiders come from ``get_crawler`` with the project's settings and
-an archive in ``tmp_path``, and ``WORKER_PROCESSES=0`` parses pages in this process."""
+an archive in ``tmp_path``. (What the pipelines make of a fetched page: test_pipelines.py.)"""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from twisted.python.failure import Failure
 
 from newsspider import settings as project_settings
 from newsspider.archive.index import GONE, IndexRow
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.extensions.outcomes import ArticleOutcomes, Example
 from newsspider.failures import (
     OffSiteRequest,
@@ -29,13 +30,12 @@ from newsspider.failures import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from newsspider.items import ArticleCheck, ArticleItem
+from newsspider.items import ArticleCheck, FetchedPage
 from newsspider.sina.dates import BEIJING
 from newsspider.sina.urls import roll_api_url
 from newsspider.spiders.base import ArticleSpider
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 from newsspider.spiders.sina_refresh import SinaRefreshSpider
-from newsspider.workers import WorkerCrashed
 
 from utils.archive import index_row
 from utils.content import DATA, GOLDENS, Golden, RollQuery, Rolls, synthetic_article
@@ -75,8 +75,7 @@ def make_spider(tmp_path) -> Iterator[Callable[..., Any]]:
 
     yield make
     for spider in made:
-        if "known" in vars(spider):  # opened: the archive writer would close it at the end
-            spider.known.close()
+        CrawlArchive.of(spider.crawler).close()  # what the spider_closed signal does
 
 
 def archived(spider: ArticleSpider, *rows: IndexRow) -> None:
@@ -157,7 +156,7 @@ def article_response(
 def parse(spider: ArticleSpider, response: Response) -> list[Any]:
     request = response.request
     assert request is not None and request.callback == spider.parse_article
-    return drained(request.callback(response, **request.cb_kwargs))
+    return list(request.callback(response, **request.cb_kwargs))
 
 
 def failed(request: Request, exc: BaseException) -> Failure:
@@ -477,19 +476,24 @@ def test_explicit_urls_are_asked_for_without_the_roll(make_spider):
 
 
 @pytest.mark.parametrize("golden", GOLDENS, ids=lambda g: g.slug)
-def test_an_article_page_yields_its_item(make_spider, golden):
+def test_an_article_page_yields_what_was_fetched_unparsed(make_spider, golden):
     spider = make_spider()
     request = article_request(spider, golden.item)
     headers = {"ETag": '"abc"', "Last-Modified": "Mon, 13 Dec 2021 07:34:10 GMT"}
-    [item] = parse(spider, article_response(request, golden, headers=headers))
-    assert isinstance(item, ArticleItem)
-    assert (item.url, item.channel, item.docid) == (golden.url, "china", golden.item["docid"])
-    assert item.roll_title == golden.item["title"]
-    assert item.page_title
-    assert item.template == "finance"
-    assert item.body_html
-    assert (item.etag, item.last_modified) == (headers["ETag"], headers["Last-Modified"])
-    assert stats(spider)["sina/template/finance"] == 1
+    response = article_response(request, golden, headers=headers)
+    [page] = parse(spider, response)
+    assert page == FetchedPage(
+        url=golden.url,
+        channel="china",
+        docid=golden.item["docid"],
+        entry=request.cb_kwargs["entry"],
+        body=response.body,
+        encoding="utf-8",
+        etag=headers["ETag"],
+        last_modified=headers["Last-Modified"],
+    )
+    assert page.entry.title == golden.item["title"]
+    assert not any(key.startswith("sina/template/") for key in stats(spider))
 
 
 def test_a_304_yields_an_unchanged_check(make_spider):
@@ -531,9 +535,8 @@ def test_a_redirect_is_followed_only_to_the_article_asked_for(make_spider, lande
     [
         (b'{"not": "html"}', "application/json", "not_html"),
         (GOLDENS[0].page.encode()[:20000], "text/html; charset=utf-8", "truncated"),
-        (b"<html><body>" + b"<div>" * 3000 + b"x</body></html>", "text/html", "too_deep"),
     ],
-    ids=["not_html", "truncated", "too_deep"],
+    ids=["not_html", "truncated"],
 )
 def test_a_page_that_cannot_be_the_article_is_dropped(make_spider, body, content_type, reason):
     spider = make_spider()
@@ -544,20 +547,6 @@ def test_a_page_that_cannot_be_the_article_is_dropped(make_spider, body, content
     assert parse(spider, response) == []
     assert stats(spider)[f"sina/dropped/{reason}"] == 1
     assert examples(spider) == [Example(GOLDENS[0].url, "dropped", reason)]
-
-
-def test_a_worker_that_dies_on_a_page_fails_the_article(make_spider):
-    spider = make_spider()
-    request = article_request(spider, GOLDENS[0].item)
-
-    class DyingPool:
-        async def run(self, *args: Any, **kwargs: Any) -> Any:
-            raise WorkerCrashed("killed by signal 9")
-
-    spider.workers = DyingPool()  # the cached pool, replaced
-    assert parse(spider, article_response(request, GOLDENS[0])) == []
-    assert stats(spider)["sina/failed/worker_crashed"] == 1
-    assert examples(spider) == [Example(GOLDENS[0].url, "failed", "worker_crashed")]
 
 
 # --- article failures ---------------------------------------------------------------------------

@@ -59,8 +59,9 @@ def check_archive(root: Path) -> AuditReport:
     if not lock.lock_path(root).parent.is_dir():
         # No run ever wrote here (a plain folder of posts): nothing to lock, nothing to create.
         return compare(root, _snapshot(root))
+    held = lock.ArchiveLock(root)
     try:
-        lock.acquire(root)
+        held.acquire()
     except lock.ArchiveLockedError:
         raise ArchiveBusy(
             f"the archive {root} is in use by {_holder(root) or 'another process'}; "
@@ -70,7 +71,7 @@ def check_archive(root: Path) -> AuditReport:
         mark = _holder(root)
         snapshot = _snapshot(root)
     finally:
-        lock.release(root)
+        held.release()
     report = compare(root, snapshot)
     if _holder(root) != mark:
         raise ArchiveBusy(

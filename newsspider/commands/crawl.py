@@ -2,8 +2,9 @@
 
 * Spider arguments and ``ARCHIVE_*``/``SINA_*`` settings are checked before the crawl starts;
   a bad value stops the run with one usage line instead of a traceback.
-* The archive lock is taken before the crawl starts: a second run on the same archive stops at
-  once with one line and exit code 75 (or waits ``ARCHIVE_LOCK_WAIT`` seconds for it).
+* A second run on the same archive stops before anything is fetched, with one line and exit
+  code 75 (or waits ``ARCHIVE_LOCK_WAIT`` seconds for the lock): the crawl's archive owner
+  (:class:`newsspider.extensions.archive.CrawlArchive`) takes the lock as the crawl is built.
 * Scrapy's own command exits 1 only when the crawler could not start. A run that started exits
   with what its stats say (:func:`newsspider.exitcodes.exit_code`): 1 when its work was not
   done, 70 for an internal error, 130/143 when SIGINT/SIGTERM stopped it.
@@ -12,27 +13,32 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
+from twisted.internet.defer import Deferred
 
-from newsspider.archive import lock
-from newsspider.config import ArchiveConfig, ConfigError, validate_settings
+from newsspider.archive.lock import ArchiveLockedError
+from newsspider.config import ConfigError, validate_settings
 from newsspider.exitcodes import FAILED, LOCKED, exit_code
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
 
 
 def run_settings(settings: BaseSettings, spidercls: type[Spider]) -> BaseSettings:
     """The settings the crawl of ``spidercls`` will run with, before it starts: a copy of
     ``settings`` with the spider's ``custom_settings`` and the add-ons (``ADDONS``) applied, so
-    that what an add-on decides (``ARCHIVE_WRITES``, ``RUN_PREFLIGHT``) is known in time."""
+    that what an add-on decides (``RUN_PREFLIGHT``) is known in time."""
     merged = settings.copy()
     spidercls.update_settings(merged)
     addons = merged.getwithbase("ADDONS")
@@ -59,13 +65,37 @@ class Command(ScrapyCrawlCommand):
         spidercls = self._spider_class(args)
         if spidercls is not None and not self._prepare(spidercls, opts):
             return
-        try:
-            super().run(args, opts)
-        finally:
-            if self.settings is not None:
-                lock.release(ArchiveConfig.from_settings(self.settings).root)
+        if len(args) != 1:
+            super().run(args, opts)  # Scrapy's usage errors
+            return
+        assert self.crawler_process is not None
+        started = self.crawler_process.crawl(self._create_crawler(args[0]), **opts.spargs)
+        if isinstance(started, Deferred):
+            started.addErrback(self._errback)
+        else:  # AsyncCrawlerProcess: an asyncio future
+            started.add_done_callback(self._crawl_done)  # type: ignore[attr-defined]
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed and self.exitcode == 0:
+            self.exitcode = FAILED
         if self.exitcode == 0:
             self.exitcode = self._run_exit_code()
+
+    def _errback(self, failure: Failure) -> None:
+        self._not_started(failure.value or RuntimeError(failure.getErrorMessage()))
+
+    def _crawl_done(self, future: Any) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            self._not_started(future.exception())
+
+    def _not_started(self, error: BaseException) -> None:
+        """The crawl could not be built or did not run: another run holds the archive (one
+        line, exit 75), or anything else (logged once, with its traceback; exit 1)."""
+        if isinstance(error, ArchiveLockedError):
+            print(f"newsspider: {error}", file=sys.stderr)
+            self.exitcode = LOCKED
+            return
+        logger.error("The crawl stopped: %s", error, exc_info=error)
+        self.exitcode = FAILED
 
     def _spider_class(self, args: list[str]) -> type[Spider] | None:
         """The spider class named in ``args`` (None without one); an unknown name is a usage
@@ -81,7 +111,7 @@ class Command(ScrapyCrawlCommand):
         return spidercls
 
     def _prepare(self, spidercls: type[Spider], opts: argparse.Namespace) -> bool:
-        """Check settings and spider arguments, take the archive lock; False to stop here."""
+        """Check settings, spider arguments and the run's preflight checks; False to stop."""
         assert self.settings is not None
         try:
             validate_settings(self.settings)
@@ -100,15 +130,6 @@ class Command(ScrapyCrawlCommand):
                 print(f"newsspider: {problem}", file=sys.stderr)
                 self.exitcode = FAILED
                 return False
-        if not spider_settings.getbool("ARCHIVE_WRITES"):
-            return True  # a process that never writes the archive leaves its lock alone
-        config = ArchiveConfig.from_settings(self.settings)
-        try:
-            lock.acquire(config.root, wait=config.lock_wait)
-        except lock.ArchiveLockedError as exc:
-            print(f"newsspider: {exc}", file=sys.stderr)
-            self.exitcode = LOCKED
-            return False
         return True
 
     def _run_exit_code(self) -> int:

@@ -1,29 +1,42 @@
-"""Items on their way from the workers to the writer, as JSON in a Redis list."""
+"""Items on their way from the workers to the writer, as JSON in a Redis list: fetched pages
+and re-checks (the writer makes the posts)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from datetime import datetime
 from typing import Any
 
-from newsspider.items import ArticleCheck, ArticleItem
+from newsspider.items import ArticleCheck, FetchedPage
+from newsspider.sina.roll import RollEntry
 
-_TYPES: dict[str, type[Any]] = {"article": ArticleItem, "check": ArticleCheck}
+_TYPES: dict[str, type[Any]] = {"page": FetchedPage, "check": ArticleCheck}
 _NAMES = {cls: name for name, cls in _TYPES.items()}
-_DATETIME_FIELDS = {"listed_at", "updated_at", "published_at", "displayed_at", "date"}
 
 
-def encode_item(item: ArticleItem | ArticleCheck) -> str:
-    """``{"type": …, "fields": {…}}`` with datetimes in ISO 8601."""
-    fields = {
-        key: value.isoformat() if isinstance(value, datetime) else value
-        for key, value in dataclasses.asdict(item).items()
-    }
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):  # the page as fetched, whatever its encoding
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, RollEntry):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def _moment(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def encode_item(item: FetchedPage | ArticleCheck) -> str:
+    """``{"type": …, "fields": {…}}`` with datetimes in ISO 8601 and the page in base64."""
+    fields = {f.name: _plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
     return json.dumps({"type": _NAMES[type(item)], "fields": fields}, ensure_ascii=False)
 
 
-def decode_item(text: str) -> ArticleItem | ArticleCheck:
+def decode_item(text: str) -> FetchedPage | ArticleCheck:
     """The item :func:`encode_item` wrote; ``ValueError`` for anything else."""
     try:
         payload = json.loads(text)
@@ -32,9 +45,17 @@ def decode_item(text: str) -> ArticleItem | ArticleCheck:
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not an encoded item: {exc}") from None
     try:
-        for key in _DATETIME_FIELDS & fields.keys():
-            if fields[key] is not None:
-                fields[key] = datetime.fromisoformat(fields[key])
-        return cls(**fields)  # type: ignore[no-any-return]
-    except (ValueError, TypeError) as exc:
+        if cls is ArticleCheck:
+            fields["updated_at"] = _moment(fields.get("updated_at"))
+            return ArticleCheck(**fields)
+        fields["body"] = base64.b64decode(fields["body"], validate=True)
+        if not isinstance(fields["encoding"], str):
+            raise TypeError("encoding is not text")
+        entry = fields.get("entry")
+        if entry is not None:
+            entry = dict(entry)
+            entry["intime"], entry["mtime"] = _moment(entry["intime"]), _moment(entry["mtime"])
+            fields["entry"] = RollEntry(**entry)
+        return FetchedPage(**fields)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"not an encoded item: {exc}") from None

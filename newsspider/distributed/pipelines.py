@@ -13,15 +13,16 @@ from newsspider.distributed.items import encode_item
 from newsspider.distributed.keys import Keys
 from newsspider.distributed.knowledge import publish
 from newsspider.extensions.archive import CrawlArchive
-from newsspider.items import ArticleCheck, ArticleItem
+from newsspider.items import ArticleCheck, ArticleItem, FetchedPage
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
 class RedisItemQueuePipeline:
-    """Pushes each extracted item (JSON) onto the shared list the writer reads
-    (``<prefix>:items``); the writer normalizes and writes it. On only for distributed workers.
+    """Pushes each fetched page and re-check (JSON) onto the shared list the writer reads
+    (``<prefix>:items``); the writer makes the post and writes it, as a single-process crawl
+    would. On only for distributed workers.
     Stats: ``distributed/items_pushed``.
     """
 
@@ -38,7 +39,7 @@ class RedisItemQueuePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, ArticleItem | ArticleCheck):
+        if isinstance(item, FetchedPage | ArticleCheck):
             self.redis.rpush(self.key, encode_item(item))
             self.stats.inc_value("distributed/items_pushed")
         return item

@@ -1,38 +1,64 @@
-"""The crawl's archive index, with one owner: opened once, when first asked for, and closed
-when the spider closes.
+"""The crawl's archive, with one owner: opened once, when the crawl is built, and closed when
+the spider closes.
 
-The spiders ask it what is archived (``known``), the archive writer records what it writes, the
-distributed writer publishes it: all of them reach the same :class:`ArchiveIndex` through
-:meth:`CrawlArchive.index_of`, never through a registry of their own.
+A crawl that writes the archive (``ARCHIVE_WRITES``, on unless an add-on says otherwise) opens
+it as an :class:`~newsspider.archive.store.ArchiveStore`: the lock is taken then, before
+anything is fetched, and a second run on the same archive stops there
+(:class:`~newsspider.archive.lock.ArchiveLockedError`; the crawl command makes it exit 75).
+A crawl that does not write reads the index without creating or changing anything.
+
+The spiders ask it what is archived (``known``), the archive writer writes through its store,
+the distributed writer publishes its index: all of them reach the same objects through
+:meth:`CrawlArchive.of`, never through a registry of their own.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from scrapy import signals
 
 from newsspider.archive.index import ArchiveIndex
+from newsspider.archive.store import ArchiveStore
 from newsspider.config import ArchiveConfig
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
 
 
 class CrawlArchive:
-    """Owns the archive index of one crawl (an extension).
+    """Owns the archive of one crawl (an extension).
 
     ``ARCHIVE_INDEX_BATCH`` rows or ``ARCHIVE_INDEX_BATCH_SECONDS`` make a transaction.
+    Stats: ``archive/temp_removed``, ``archive/recovered``, ``archive/repaired``.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self._index: ArchiveIndex | None = None
+    def __init__(self, store: ArchiveStore | None, index: ArchiveIndex) -> None:
+        self.store = store
+        self.index = index
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlArchive:
-        ext = cls(crawler)
+        settings = crawler.settings
+        config = ArchiveConfig.from_settings(settings)
+        if settings.getbool("ARCHIVE_WRITES"):
+            store = ArchiveStore.open(
+                config.root,
+                fsync=config.fsync,
+                lock_wait=config.lock_wait,
+                batch_size=settings.getint("ARCHIVE_INDEX_BATCH"),
+                batch_seconds=settings.getfloat("ARCHIVE_INDEX_BATCH_SECONDS"),
+            )
+            assert crawler.stats is not None
+            _report(store, crawler.stats)
+            ext = cls(store, store.index)
+        else:
+            ext = cls(None, ArchiveIndex.read_only(config.root))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -46,28 +72,40 @@ class CrawlArchive:
 
     @classmethod
     def index_of(cls, crawler: Crawler) -> ArchiveIndex:
-        """The crawl's archive index, opened on first use."""
+        """The crawl's archive index."""
         return cls.of(crawler).index
+
+    @classmethod
+    def store_of(cls, crawler: Crawler) -> ArchiveStore:
+        """The crawl's archive store; ``RuntimeError`` in a crawl that does not write."""
+        store = cls.of(crawler).store
+        if store is None:
+            raise RuntimeError("this crawl does not write the archive (ARCHIVE_WRITES is off)")
+        return store
 
     # The spiders' knowledge backend (``NEWSSPIDER_KNOWLEDGE``) is built by ``for_crawler``.
     for_crawler = index_of
 
-    @property
-    def index(self) -> ArchiveIndex:
-        if self._index is None:
-            settings = self.crawler.settings
-            self._index = ArchiveIndex(
-                ArchiveConfig.from_settings(settings).root,
-                batch_size=settings.getint("ARCHIVE_INDEX_BATCH"),
-                batch_seconds=settings.getfloat("ARCHIVE_INDEX_BATCH_SECONDS"),
-            )
-        return self._index
-
     def close(self) -> None:
-        """Commit and close the index, if it was opened."""
-        if self._index is not None:
-            self._index.close()
-            self._index = None
+        """Commit and close the archive (and give its lock back); a second call does nothing."""
+        if self.store is not None:
+            self.store.close()
+        else:
+            self.index.close()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.close()
+
+
+def _report(store: ArchiveStore, stats: StatsCollector) -> None:
+    opened = store.opened
+    if opened.temp_removed:
+        stats.inc_value("archive/temp_removed", opened.temp_removed)
+        logger.info("Removed %d temp file(s) left by an interrupted run", opened.temp_removed)
+    if opened.recovered:
+        stats.inc_value("archive/recovered", opened.recovered)
+        logger.info("Indexed %d post(s) an interrupted run wrote", opened.recovered)
+    for line in opened.repairs:
+        logger.warning("Repaired the index: %s", line)
+    if opened.repairs:
+        stats.inc_value("archive/repaired", len(opened.repairs))

@@ -30,7 +30,7 @@ from scrapy import signals
 
 from newsspider.config import ConfigError
 from newsspider.extensions.reachability import FAILED_STAT
-from newsspider.items import ArticleItem
+from newsspider.signals import page_extracted
 from newsspider.sina.article import FALLBACK_TEMPLATES, TEMPLATES
 
 if TYPE_CHECKING:
@@ -82,11 +82,6 @@ class DriftConfig:
                 f"RUN_FALLBACK_MIN_PAGES={raw_pages!r} is not valid; use a whole number from 0"
             )
         return cls(ratio, pages)
-
-
-def found_fields(item: ArticleItem) -> list[str]:
-    """The :data:`FIELDS` the item's page gave."""
-    return [*item.found, *(["headimg"] if item.headimg else [])]
 
 
 @dataclass
@@ -153,9 +148,9 @@ def _eg(urls: list[str]) -> str:
 
 class ExtractionDrift:
     """Counts each article page under its template and the fields found (from the
-    ``item_scraped`` and ``item_dropped`` signals, so every page the pipelines saw counts,
-    archived or not), sets the shares at the end, and fails a run whose pages drifted away
-    from the Sina templates (see the module docstring)."""
+    ``page_extracted`` signal, so every page extraction read counts, archived or not), sets
+    the shares at the end, and fails a run whose pages drifted away from the Sina templates
+    (see the module docstring)."""
 
     def __init__(self, crawler: Crawler, config: DriftConfig) -> None:
         assert crawler.stats is not None
@@ -166,26 +161,16 @@ class ExtractionDrift:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionDrift:
         ext = cls(crawler, DriftConfig.from_settings(crawler.settings))
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.observe, signal=page_extracted)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
-    def item_scraped(self, item: Any) -> None:
-        self.observe(item)
-
-    def item_dropped(self, item: Any) -> None:
-        self.observe(item)
-
-    def observe(self, item: Any) -> None:
-        """Count one page (an :class:`ArticleItem`; anything else is ignored)."""
-        if not isinstance(item, ArticleItem) or not item.template:
-            return
-        found = found_fields(item)
-        self.stats.inc_value(f"{PREFIX}{item.template}/pages")
+    def observe(self, url: str, template: str, found: tuple[str, ...]) -> None:
+        """Count one page read with ``template`` that gave the fields ``found``."""
+        self.stats.inc_value(f"{PREFIX}{template}/pages")
         for name in found:
-            self.stats.inc_value(f"{PREFIX}{item.template}/found/{name}")
-        self.examples.add(item.template, item.url, found)
+            self.stats.inc_value(f"{PREFIX}{template}/found/{name}")
+        self.examples.add(template, url, list(found))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         values = self.stats.get_stats()

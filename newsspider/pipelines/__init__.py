@@ -1,7 +1,6 @@
-"""Item pipelines, one concern each, in ``ITEM_PIPELINES`` order:
+"""Item pipelines, in ``ITEM_PIPELINES`` order:
 
-1. ``normalize.NormalizePipeline``: title, date, categories, author
-   (drops ``no_title``, ``no_date``).
-2. ``body.BodyPipeline``: the post body in the ``ARCHIVE_BODY`` mode (drops ``no_body``).
-3. ``archive.ArchiveWriterPipeline``: renders the post and writes it atomically.
+1. ``normalize.NormalizePipeline``: a fetched page in, the article's archive item out (its front
+   matter, body and post bytes, made in one worker-process call); drops pages that give no post.
+2. ``archive.ArchiveWriterPipeline``: writes the post atomically and records it in the index.
 """

@@ -624,8 +624,7 @@ def _page_kind(sel: etree._Element, headlines: Sequence[str], visible: _Visible)
 
 
 class PageEvidence(Protocol):
-    """What :func:`looks_like_article` reads: an :class:`ArticlePage`, or the item built from
-    one (``newsspider.items.ArticleItem`` carries the same fields)."""
+    """What :func:`looks_like_article` reads (an :class:`ArticlePage` has it)."""
 
     @property
     def template(self) -> str | None: ...

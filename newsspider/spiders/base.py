@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, ClassVar, TypeGuard
 
@@ -18,8 +18,7 @@ from twisted.python.failure import Failure
 from newsspider.archive.index import GONE, IndexRow
 from newsspider.extensions.outcomes import ArticleOutcomes
 from newsspider.failures import Refused, describe_failure
-from newsspider.items import ArticleCheck, ArticleItem, article_item
-from newsspider.sina.article import PageTooDeep, read_article
+from newsspider.items import ArticleCheck, FetchedPage
 from newsspider.sina.roll import RollEntry
 from newsspider.sina.urls import (
     SINA_DOMAINS,
@@ -29,7 +28,6 @@ from newsspider.sina.urls import (
     docid_from_url,
     non_article_reason,
 )
-from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +115,6 @@ class ArticleSpider(scrapy.Spider):
         backend = load_object(self.settings.get("NEWSSPIDER_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
         return backend.for_crawler(self.crawler)
 
-    @cached_property
-    def workers(self) -> WorkerPool:
-        """The crawl's worker processes, which parse the pages (``WORKER_PROCESSES``)."""
-        return WorkerPool.of(self.crawler)
-
     def stats(self) -> Any:
         assert self.crawler.stats is not None
         return self.crawler.stats
@@ -165,10 +158,12 @@ class ArticleSpider(scrapy.Spider):
             meta={"handle_httpstatus_list": [NOT_MODIFIED]} if known else {},
         )
 
-    async def parse_article(
+    def parse_article(
         self, response: Response, url: str, channel: str, entry: RollEntry | None
-    ) -> AsyncIterator[ArticleItem | ArticleCheck]:
-        stats = self.stats()
+    ) -> Iterator[FetchedPage | ArticleCheck]:
+        """The fetched page, for the normalization pipeline to make a post of; an
+        :class:`ArticleCheck` for a 304; nothing (counted) for a page that is not the article's
+        HTML. Nothing of the page is parsed here."""
         if response.status == NOT_MODIFIED:
             yield ArticleCheck(
                 url,
@@ -188,22 +183,16 @@ class ArticleSpider(scrapy.Spider):
         if not is_complete_html(response.body):
             self.outcomes.dropped(url, "truncated", "the page is truncated (no </body> or </html>)")
             return
-        try:
-            page = await self.workers.run(read_article, response.body, response.encoding)
-        except WorkerCrashed as exc:  # not indexed: the next run fetches it again
-            self.outcomes.failed(url, WORKER_CRASHED, f"not parsed: {exc}")
-            return
-        except PageTooDeep as exc:  # parsed, it would lose the text past libxml2's depth limit
-            self.outcomes.dropped(url, "too_deep", str(exc))
-            return
-        stats.inc_value(f"sina/template/{page.template}")
-        if page.template == "generic":
-            # Not a loss: the drift check counts such pages and names them when they are many.
-            logger.debug("%s matched no Sina template; used the generic extractor", url)
-        item = article_item(page, channel, url, entry)
-        item.etag = _header(response, b"ETag")
-        item.last_modified = _header(response, b"Last-Modified")
-        yield item
+        yield FetchedPage(
+            url=url,
+            channel=channel,
+            docid=article_docid(url, entry.docid if entry else None),
+            entry=entry,
+            body=response.body,
+            encoding=response.encoding,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+        )
 
     def on_article_error(self, failure: Failure) -> Iterator[ArticleCheck]:
         """One log line and a counted reason per failed article; no traceback.

@@ -1,0 +1,148 @@
+"""The archive, opened for writing: one object for its lock, recovery, index, paths, history
+and the durability of its writes.
+
+:meth:`ArchiveStore.open` does everything a run needs before it may write, in this order: take
+the lock, remove the temp files a killed run left, open the index, replay its journal (posts
+written just before a crash get their rows), repair what earlier versions wrote. One process
+opens it once (in a crawl, :class:`newsspider.extensions.archive.CrawlArchive`) and
+:meth:`ArchiveStore.close` commits, closes and gives the lock back.
+
+It knows nothing of Scrapy: it takes plain values and says what it did (``opened`` has the
+counts), and its owner logs and counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder
+from newsspider.archive.history import keep_version
+from newsspider.archive.index import ArchiveIndex, IndexRow, remove_stale_temp_files
+from newsspider.archive.lock import ArchiveLock
+from newsspider.archive.paths import PostPaths
+from newsspider.archive.repair import repair_index
+
+
+def sha256_of(path: Path) -> str | None:
+    """The SHA-256 of a file, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What opening the archive found and did."""
+
+    temp_removed: int = 0
+    recovered: int = 0
+    repairs: tuple[str, ...] = ()
+
+
+@dataclass
+class ArchiveStore:
+    """The archive at ``root``, open for writing by this process (see the module docstring).
+
+    ``fsync``: every post is fsynced before its rename (by its writer), and the folders of the
+    posts written since the last index commit before that commit, so that a committed row's
+    post is on disk under its name even after a power cut.
+    """
+
+    root: Path
+    index: ArchiveIndex
+    lock: ArchiveLock
+    fsync: bool = True
+    opened: Opened = Opened()
+    _paths: PostPaths | None = None
+    _unsynced: set[Path] = field(default_factory=set)
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        *,
+        fsync: bool = True,
+        lock_wait: float = 0.0,
+        batch_size: int = 100,
+        batch_seconds: float = 2.0,
+    ) -> ArchiveStore:
+        """Open the archive at ``root`` (created if missing) for writing. Raises
+        :class:`~newsspider.archive.lock.ArchiveLockedError` when another run holds it for
+        longer than ``lock_wait`` seconds; nothing is touched then."""
+        root.mkdir(parents=True, exist_ok=True)
+        lock = ArchiveLock(root)
+        lock.acquire(wait=lock_wait)
+        try:
+            removed = remove_stale_temp_files(root, TEMP_PREFIX, TEMP_SUFFIX)
+            index = ArchiveIndex(root, batch_size=batch_size, batch_seconds=batch_seconds)
+        except BaseException:
+            lock.release()
+            raise
+        store = cls(root, index, lock, fsync)
+        index.before_commit = store._sync_folders
+        recovered = index.recover(sha256_of)
+        repairs = repair_index(index, root, fsync=fsync)
+        store.opened = Opened(removed, recovered, tuple(repairs))
+        store._paths = PostPaths(root, store._owner_of)
+        return store
+
+    def close(self) -> None:
+        """Commit what was written, close the index and give the lock back, in that order:
+        another run that takes the lock next finds every row committed."""
+        try:
+            self.index.close()
+        finally:
+            self.lock.release()
+
+    # --- placing and recording posts ------------------------------------------------------------
+
+    def place(
+        self,
+        url: str,
+        docid: str | None,
+        title: str,
+        date: datetime,
+        categories: tuple[str, ...],
+    ) -> tuple[str, IndexRow | None]:
+        """Where the article's post goes (relative to ``root``) and its index row, if it has
+        one (found under ``url`` or ``docid``): an archived article keeps its path; a new one
+        gets a name no other article has (:class:`~newsspider.archive.paths.PostPaths`)."""
+        known = self.index.find(url, docid)
+        if known is not None:
+            return known.path, known
+        assert self._paths is not None
+        relative = self._paths.assign(
+            url=url, docid=docid, title=title, date=date, categories=list(categories)
+        )
+        return relative, None
+
+    def previous(self, relative: str) -> bytes | None:
+        """The bytes of the post at ``relative`` now, None when there is none."""
+        try:
+            return (self.root / relative).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def keep_history(self, relative: str, previous: bytes) -> None:
+        """Keep ``previous``, the bytes a rewrite of ``relative`` replaces, in history."""
+        keep_version(self.root, relative, previous, fsync=self.fsync)
+
+    def written(self, row: IndexRow) -> None:
+        """Record a post its writer put on disk (atomically, fsynced): the journal keeps the row
+        until its transaction commits, and its folder is synced before that."""
+        if self.fsync:
+            self._unsynced.add((self.root / row.path).parent)
+        self.index.journal(row)
+        self.index.put(row)
+
+    def _sync_folders(self) -> None:
+        while self._unsynced:
+            sync_folder(self._unsynced.pop())
+
+    def _owner_of(self, relative: str) -> str | None:
+        row = self.index.by_path(relative)
+        return row.url if row is not None else None
