@@ -50,7 +50,7 @@ BASELINE_CONCURRENT_ITEMS = 4
 SAMPLE_SECONDS = 0.25  # how often the process tree's peak RSS is read
 REAP_SECONDS = 30.0  # how long processes left by a finished crawl may take to exit
 RETRY_SECONDS = 20.0  # before retrying a failed run (the crawler's code may be mid-edit)
-COUNTS = ("roll", "article", "404", "cpu_seconds")  # the mirror's counters of a run
+COUNTS = ("roll", "article", "cpu_seconds")  # the mirror's counters of a run
 BUSY_NOTE = 0.15  # cores used by other processes above which a run's figures are flagged
 
 TARGET_RATIO = 0.8
@@ -527,14 +527,14 @@ def incremental(bench: Bench, n: int, clean: Path) -> None:
     mirror, posts = bench.mirror(n), count_posts(archive)
     for label, pages, what in (
         ("incremental", -1, f"-a pages={mirror.pages}"),
-        ("catch-up", None, "no -a pages"),
+        ("catch-up", None, "catch-up, no -a pages"),
     ):
         run = bench.crawl(label, mirror, archive, pages=pages, fresh=False)
         asked = run.probe["requests"]
         only_roll = asked["page"] == 0 and run.articles == 0 and run.posts == posts
         bench.figure(
-            f"incremental, {label}",
-            f"{run.tree.wall:.2f}s, process start to exit ({what}; requests: {asked['roll']} "
+            f"incremental, {bench.args.index_rows}-row index, {what}",
+            f"{run.tree.wall:.2f}s, process start to exit (requests: {asked['roll']} "
             f"roll, {asked['page']} page, {asked['robots']} robots.txt; "
             f"{(run.posts or 0) - posts} new posts)",
             f"< {TARGET_INCREMENTAL_S:.0f}s with roll requests only",

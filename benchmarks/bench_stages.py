@@ -46,7 +46,9 @@ def main(argv: list[str]) -> int:
     for golden in goldens:
         raw = golden.page.encode("utf-8")
         body_html = read_article(raw, "utf-8").body_html or ""
-        steps = {"read_article (decode, parse, extract)": partial(read_article, raw, "utf-8")}
+        steps: dict[str, Callable[[], Any]] = {
+            "read_article (decode, parse, extract)": partial(read_article, raw, "utf-8")
+        }
         for mode in BodyMode:
             steps[f"render_body {mode.value}"] = partial(render_body, body_html, golden.url, mode)
         for name, step in steps.items():
