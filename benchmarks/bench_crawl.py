@@ -1,43 +1,37 @@
-"""Crawl benchmark: newsspider against a plain Scrapy spider over a synthetic Sina mirror.
+"""Crawl benchmark: newsspider against a no-op Scrapy spider over a synthetic Sina mirror.
 
-    python benchmarks/bench_crawl.py                 # 2,000 articles (a few minutes on 2 cores)
-    python benchmarks/bench_crawl.py --articles 500
-    python benchmarks/bench_crawl.py --quick         # 300 articles, a smoke test
+    python benchmarks/bench_crawl.py --repeat 3      # the figures of benchmarks/README.md
+    python benchmarks/bench_crawl.py --quick         # small N, one run each: a smoke test
 
-Steps (``benchmarks/README.md`` explains every figure):
-
-1. builds a mirror of N articles from the golden pages and serves it from a separate process
-   (``benchmarks/mirror_server.py``), and checks the server alone with a concurrent client;
-2. runs the baseline, a no-op Scrapy spider over the same roll pages and articles
-   (``benchmarks/baseline_spider.py``);
-3. runs ``scrapy crawl sina_finance`` into a fresh temp archive in clean and in verbatim mode;
-4. reruns it on the clean archive (0 new articles), with the same arguments and in catch-up mode
-   (no ``-a pages``);
-5. the same against an index of 100,000 entries (the clean archive plus synthetic rows);
-6. the clean crawl again over a 4×N mirror, for the peak RSS at 4×N.
-
-Every crawl runs under ``benchmarks/probe.py``, which records Scrapy's stats, CPU, peak RSS and,
-for full crawls, newsspider's own CPU per article. One line is printed per figure.
+Every run is ``scrapy crawl`` (or ``scrapy runspider`` for the baseline) in its own process,
+measured from outside and through Scrapy's signals and stats only, never by patching the
+crawler's code: the operating system's accounting of the whole process tree (``wait4`` of the
+crawl and of anything left of its tree, peak RSS from ``/proc``), and the probe extension
+(``benchmarks/probe.py``: stats, requests by kind, the crawl process's own ``getrusage``).
+``benchmarks/README.md`` explains each figure.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import ctypes
+import dataclasses
+import glob
 import json
 import os
 import platform
-import pstats
-import resource
 import shutil
+import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,802 +43,633 @@ sys.path.insert(0, str(HERE))
 
 import mirror_server  # noqa: E402  (benchmarks/ is not a package)
 
-PROBE = HERE / "probe.py"
-BASELINE = HERE / "baseline_spider.py"
-NUM = 50
-DEFAULT_ARTICLES = 2000
-QUICK_ARTICLES = 300
-INDEX_ROWS = 100_000
-PYSPY_RATE = 200  # samples per second
-RETRY_WAIT = 20.0  # seconds before retrying a crawl that failed (the code may be mid-edit)
+NUM = 50  # articles per roll page
+CHANNELS = ",".join(c.name for c in mirror_server.DEFAULT_CHANNELS)
+LISTS = ",".join(f"{c.pageid}:{c.lid}" for c in mirror_server.DEFAULT_CHANNELS)
+BASELINE_CONCURRENT_ITEMS = 4
+SAMPLE_SECONDS = 0.25  # how often the process tree's peak RSS is read
+REAP_SECONDS = 30.0  # how long processes left by a finished crawl may take to exit
+RETRY_SECONDS = 20.0  # before retrying a failed run (the crawler's code may be mid-edit)
+COUNTS = ("roll", "article", "cpu_seconds")  # the mirror's counters of a run
+BUSY_NOTE = 0.15  # cores used by other processes above which a run's figures are flagged
 
-# Targets of issue 6 (measured, never asserted).
 TARGET_RATIO = 0.8
-TARGET_OWN_CPU_MS = 1.0
+TARGET_CPU_MS = 1.5
+TARGET_SELF_CPU_MS = 0.3
 TARGET_INCREMENTAL_S = 10.0
-TARGET_RSS_MB = 250.0
+TARGET_RSS_GROWTH = 1.25  # "flat": the 4N peak under 1.25x the N peak
+
+
+# --- one process tree -------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """Live children of ``pid`` (Linux ``/proc/PID/task/*/children``; empty elsewhere)."""
+    found: list[int] = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in Path(path).read_text().split()]
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        pids.append(todo.pop())
+        todo += _children(pids[-1])
+    return pids
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """Peak RSS of a live process (``VmHWM``), 0 when gone or unknown."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _cpu(ru: Any) -> float:
+    return float(ru.ru_utime + ru.ru_stime)
+
+
+@dataclass
+class Tree:
+    """What the operating system says of one process and everything it started."""
+
+    pid: int
+    returncode: int
+    wall: float  # process start to exit
+    cpu: float  # user + system seconds of every process of the tree, reaped by wait4
+    peak_rss_kb: dict[int, int]  # VmHWM of each process seen, by pid
+    reaped_orphans: int  # processes that outlived the crawl and were reaped here
+
+
+def run_tree(command: list[str], cwd: Path, env: dict[str, str], log: Path, keep: set[int]) -> Tree:
+    """Run ``command`` and account for its whole tree.
+
+    ``wait4`` of the process charges the CPU of its children that it reaped (worker
+    processes); a process that outlives it is re-parented to this one (a child subreaper,
+    :func:`become_subreaper`) and reaped here too, so its CPU counts as well. ``keep``: this
+    process's own children that are not the run's (the mirrors).
+    """
+    started = time.perf_counter()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    done: dict[str, Any] = {}
+
+    def wait() -> None:
+        _, status, ru = os.wait4(proc.pid, 0)
+        done.update(status=status, ru=ru, wall=time.perf_counter() - started)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    hwm: dict[int, int] = {}
+    while waiter.is_alive():
+        for pid in _tree(proc.pid):
+            hwm[pid] = max(hwm.get(pid, 0), _vm_hwm_kb(pid))
+        waiter.join(SAMPLE_SECONDS)
+    proc.returncode = os.waitstatus_to_exitcode(done["status"])
+    cpu, orphans = _cpu(done["ru"]), 0
+    deadline = time.monotonic() + REAP_SECONDS
+    while (left := [p for p in _children(os.getpid()) if p not in keep]) and (
+        time.monotonic() < deadline + 5
+    ):
+        for pid in left:
+            with contextlib.suppress(ChildProcessError):
+                reaped, _, ru = os.wait4(pid, os.WNOHANG)
+                if reaped:
+                    cpu, orphans = cpu + _cpu(ru), orphans + 1
+                elif time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    return Tree(proc.pid, proc.returncode, done["wall"], cpu, hwm, orphans)
+
+
+def become_subreaper() -> bool:
+    """Make processes the runs leave behind this process's children (Linux ``prctl``)."""
+    with contextlib.suppress(OSError, AttributeError):
+        return bool(ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0)
+    return False
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot (``/proc/stat``), or 0."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0.0
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+# --- the mirror -------------------------------------------------------------------------------
+
+
+class Mirror:
+    """``benchmarks/mirror_server.py`` with ``articles`` articles, in its own process."""
+
+    def __init__(self, articles: int, workdir: Path) -> None:
+        self.articles = articles
+        self.pages = mirror_server.roll_pages(articles)
+        ready = workdir / f"mirror-{articles}.ready"
+        ready.unlink(missing_ok=True)
+        command = [sys.executable, str(HERE / "mirror_server.py"), "--articles", str(articles)]
+        command += ["--port", "0", "--ready-file", str(ready)]
+        log = workdir / "logs" / f"mirror-{articles}.log"
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60 + articles / 100
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the mirror did not start; see {log}")
+            time.sleep(0.05)
+        fields = dict(f.split("=", 1) for f in ready.read_text().split()[2:])
+        self.url = ready.read_text().split()[1]
+        self.mean_page_kb = int(fields["page_bytes"]) / articles / 1024
+
+    def counters(self) -> dict[str, float]:
+        with urllib.request.urlopen(f"{self.url}/__stats__", timeout=10) as answer:
+            return dict(json.loads(answer.read()))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --- runs -------------------------------------------------------------------------------------
 
 
 @dataclass
 class Run:
-    """One Scrapy run under the probe, and what the mirror saw of it."""
-
     label: str
-    returncode: int
-    wall: float  # seconds, process start to exit, measured from outside
+    tree: Tree
     probe: dict[str, Any]
-    server: dict[str, float]  # deltas of the mirror's counters (requests, roll, article, cpu)
-    log: Path
-    machine_busy: float = 0.0  # CPU seconds the whole machine was busy during the run
-    process_cpu: float = 0.0  # CPU seconds of the run's process tree, as its parent saw it
-
-    @property
-    def other_load(self) -> float:
-        """Cores used on average by processes other than this run and the mirror."""
-        other = self.machine_busy - self.process_cpu - self.server.get("cpu_seconds", 0.0)
-        return max(0.0, other) / self.wall if self.wall else 0.0
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        return dict(self.probe.get("stats") or {})
-
-    @property
-    def elapsed(self) -> float:
-        """Engine time: spider opened to spider closed (Scrapy's ``elapsed_time_seconds``)."""
-        return float(self.stats.get("elapsed_time_seconds") or self.wall)
+    served: dict[str, float]  # the mirror's counters during the run (COUNTS)
+    other_load: float  # cores kept busy by processes other than the run and the mirrors
+    posts: int | None  # Markdown files in the archive after the run (crawls only)
 
     @property
     def articles(self) -> int:
-        return int(self.server.get("article", 0))
+        return int(self.served["article"])
 
     @property
     def rate(self) -> float:
-        return self.articles / self.elapsed if self.elapsed else 0.0
+        """Articles per second, ``engine_started`` to ``spider_closed``."""
+        return self.articles / float(self.probe["engine_seconds"])
 
     @property
-    def rss_mb(self) -> float:
-        return max(float(self.probe.get("maxrss_kb_self", 0)), 0.0) / 1024
+    def self_cpu(self) -> float:
+        """CPU seconds of the crawl process alone (all its threads), up to its exit."""
+        return float(self.probe["at_exit"]["self"]["cpu"])
 
     @property
-    def worker_rss_mb(self) -> float:
-        return max(float(self.probe.get("worker_peak_rss_kb", 0)), 0.0) / 1024
+    def peak_rss_mb(self) -> float:
+        """The crawl process's peak plus the peak of every other process of its tree."""
+        own = int(self.probe["at_exit"]["self"]["maxrss_kb"])
+        others = sum(kb for pid, kb in self.tree.peak_rss_kb.items() if pid != self.tree.pid)
+        return (own + others) / 1024
 
     @property
-    def total_rss_mb(self) -> float:
-        """The crawl process plus its worker processes at their peaks."""
-        return self.rss_mb + int(self.probe.get("workers") or 0) * self.worker_rss_mb
+    def processes(self) -> int:
+        return len(self.tree.peak_rss_kb)
 
-    def crawl_cpu(self) -> float:
-        """CPU seconds of the process and its reaped children between engine open and close."""
-        own, children = self.crawl_cpu_parts()
-        return own + children
 
-    def crawl_cpu_parts(self) -> tuple[float, float]:
-        """CPU seconds between engine open and close: (the crawl process, its reaped children:
-        the worker processes, which the crawl reaps before the engine closes)."""
-        start, end = self.probe.get("at_open"), self.probe.get("at_close")
-        if not start or not end:
-            return float(self.probe.get("cpu_self", 0)), float(self.probe.get("cpu_children", 0))
-        return (
-            float(end["cpu_self"] - start["cpu_self"]),
-            float(end["cpu_children"] - start["cpu_children"]),
-        )
-
-    def gc_seconds(self) -> float:
-        """Seconds the crawl process spent in Python's garbage collector, engine open to close."""
-        start, end = self.probe.get("at_open") or {}, self.probe.get("at_close") or {}
-        return float(end.get("gc_seconds", 0.0) - start.get("gc_seconds", 0.0))
-
-    def own_cpu_ms(self) -> list[float]:
-        return sorted(s[0] * 1000 for s in self.probe.get("article_cpu_wall", []))
-
-    def own_wall_ms(self) -> list[float]:
-        return sorted(s[1] * 1000 for s in self.probe.get("article_cpu_wall", []))
+def count_posts(archive: Path) -> int:
+    """Markdown files in the archive, outside its hidden state folders."""
+    posts = archive.rglob("*.md")
+    return sum(1 for p in posts if not any(s.startswith(".") for s in p.relative_to(archive).parts))
 
 
 @dataclass
 class Bench:
     args: argparse.Namespace
     workdir: Path
+    project: Any  # the project's Scrapy settings
+    mirrors: dict[int, Mirror] = field(default_factory=dict)
     figures: list[dict[str, Any]] = field(default_factory=list)
-    server: subprocess.Popen[bytes] | None = None
-    server_url: str = ""
-    server_log: Path | None = None
 
-    # --- output -------------------------------------------------------------------------------
+    def mirror(self, articles: int) -> Mirror:
+        if articles not in self.mirrors:
+            started = time.perf_counter()
+            self.mirrors[articles] = mirror = Mirror(articles, self.workdir)
+            note(
+                f"mirror of {articles} articles ready in {time.perf_counter() - started:.1f}s "
+                f"(pages of {mirror.mean_page_kb:.1f} KB on average)"
+            )
+        return self.mirrors[articles]
 
-    def line(self, key: str, text: str, **values: Any) -> None:
-        print(text, flush=True)
-        self.figures.append({"figure": key, "line": text, **values})
+    def stop_mirrors(self) -> None:
+        while self.mirrors:
+            self.mirrors.popitem()[1].stop()
 
-    def note(self, text: str) -> None:
-        print(f"  # {text}", flush=True)
-
-    # --- mirror -------------------------------------------------------------------------------
-
-    def start_server(self, articles: int) -> None:
-        self.stop_server()
-        ready = self.workdir / f"server-{articles}.ready"
-        ready.unlink(missing_ok=True)
-        self.server_log = self.workdir / "logs" / f"server-{articles}.log"
-        command = [
-            sys.executable,
-            str(HERE / "mirror_server.py"),
-            "--articles",
-            str(articles),
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-        ]
-        with open(self.server_log, "wb") as log:
-            self.server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120 + articles / 100
-        while not ready.exists():
-            if self.server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the mirror did not start; see {self.server_log}")
-            time.sleep(0.05)
-        fields = ready.read_text(encoding="utf-8").split()
-        self.server_url = fields[1]
-
-    def stop_server(self) -> None:
-        if self.server is not None:
-            self.server.terminate()
-            try:
-                self.server.wait(10)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
-            self.server = None
-
-    def server_counters(self) -> dict[str, float]:
-        with urllib.request.urlopen(f"{self.server_url}/__stats__", timeout=10) as answer:
-            return dict(json.loads(answer.read()))
-
-    # --- runs ---------------------------------------------------------------------------------
-
-    def common_settings(self) -> list[str]:
-        """The settings every run gets, baseline and crawls alike (see the README)."""
-        from newsspider import settings as project
-
-        c = self.args.concurrency
-        settings = {
-            "CONCURRENT_REQUESTS": c,
-            "CONCURRENT_REQUESTS_PER_DOMAIN": c,
-            "CONCURRENT_ITEMS": project.CONCURRENT_ITEMS,
+    def common_settings(self) -> dict[str, Any]:
+        """Settings of every run, baseline and crawls alike (see the README)."""
+        concurrency = self.project.getint("CONCURRENT_REQUESTS")
+        settings: dict[str, Any] = {
+            "CONCURRENT_REQUESTS": concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
-            "ROBOTSTXT_OBEY": self.args.robots,
+            "ROBOTSTXT_OBEY": self.project.getbool("ROBOTSTXT_OBEY"),
             "LOG_LEVEL": "INFO",
         }
-        for extra in self.args.set:
-            name, _, value = extra.partition("=")
-            settings[name.strip()] = value.strip()
-        return [arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")]
+        settings.update(dict(s.split("=", 1) for s in self.args.set))
+        return settings
 
-    def probe(
+    def run(
         self,
         label: str,
-        scrapy_args: Sequence[str],
+        scrapy_args: list[str],
+        settings: dict[str, Any],
+        mirror: Mirror,
         *,
-        cwd: Path,
-        instrument: bool = False,
-        extra: Sequence[str] = (),
-        retries: int = 1,
-        before_retry: Any = None,
-        prefix: Sequence[str] = (),
+        cwd: Path = REPO,
+        archive: Path | None = None,
+        fresh: bool = False,
+        prefix: Iterable[str] = (),
+        python: Iterable[str] = ("-m", "scrapy"),
     ) -> Run:
-        for attempt in range(retries + 1):
-            out = self.workdir / f"{label}.json"
-            log = self.workdir / "logs" / f"{label}.log"
-            options = [str(out), *(["--instrument"] if instrument else []), *extra]
-            command = [sys.executable, str(PROBE), *options, "--", *scrapy_args]
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in ("SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")
-            }
-            before = self.server_counters()
-            busy_before = machine_busy_seconds()
-            cpu_before = children_cpu_seconds()
-            started = time.perf_counter()
-            with open(log, "wb") as handle:
-                done = subprocess.run(
-                    [*prefix, *command], cwd=cwd, stdout=handle, stderr=subprocess.STDOUT, env=env
-                )
-            wall = time.perf_counter() - started
-            busy = machine_busy_seconds() - busy_before
-            process_cpu = children_cpu_seconds() - cpu_before
-            after = self.server_counters()
-            server = {k: after[k] - before[k] for k in ("requests", "roll", "article", "404")}
-            server["cpu_seconds"] = after["cpu_seconds"] - before["cpu_seconds"]
-            server["connections"] = after["connections"] - before["connections"] - 1
-            data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-            run = Run(label, done.returncode, wall, data, server, log, busy, process_cpu)
-            if done.returncode == 0 and data.get("stats"):
-                if run.other_load > 0.15:
-                    self.note(
-                        f"{label}: other processes kept {run.other_load:.2f} cores busy during "
-                        "this run; its figures may be low"
-                    )
-                return run
-            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-            print(f"  ! {label} exited {done.returncode}; log {log}:", file=sys.stderr)
-            for text in tail:
-                print(f"  ! {text}", file=sys.stderr)
-            if attempt < retries:
-                print(f"  ! retrying {label} in {RETRY_WAIT:.0f}s", file=sys.stderr, flush=True)
-                time.sleep(RETRY_WAIT)
-                if before_retry is not None:
-                    before_retry()
-        raise SystemExit(f"{label} failed; logs kept in {self.workdir}")
+        """One Scrapy process under the probe; retried once if it fails."""
+        from scrapy.settings.default_settings import EXTENSIONS_BASE
 
-    def crawl_args(self, archive: Path, pages: int | None, body: str = "clean") -> list[str]:
-        names = ",".join(c.name for c in mirror_server.DEFAULT_CHANNELS)
-        args = [
-            "crawl",
-            "sina_finance",
-            "-s",
-            f"SINA_MIRROR={self.server_url}",
-            "-s",
-            f"ARCHIVE_DIR={archive}",
-            "-s",
-            f"ARCHIVE_BODY={body}",
-            "-a",
-            f"channels={names}",
-            "-a",
-            f"num={NUM}",
-            *self.common_settings(),
-        ]
-        if pages is not None:
-            args += ["-a", f"pages={pages}"]
-        return args
-
-    def full_crawl(self, label: str, archive: Path, pages: int, body: str) -> Run:
-        def fresh() -> None:
-            shutil.rmtree(archive, ignore_errors=True)
-
-        fresh()
-        return self.probe(
-            label,
-            self.crawl_args(archive, pages, body),
-            cwd=REPO,
-            instrument=True,
-            before_retry=fresh,
-        )
-
-    def baseline(self, pages: int, label: str = "baseline") -> Run:
-        lists = ",".join(f"{c.pageid}:{c.lid}" for c in mirror_server.DEFAULT_CHANNELS)
-        cwd = self.workdir / "baseline-cwd"  # no scrapy.cfg above it: no project settings
-        cwd.mkdir(exist_ok=True)
-        from newsspider import settings as project
-
+        out = self.workdir / "runs" / f"{label}.json"
         settings = {
-            "USER_AGENT": project.USER_AGENT,
-            "DEFAULT_REQUEST_HEADERS": json.dumps(project.DEFAULT_REQUEST_HEADERS),
-            "DOWNLOAD_TIMEOUT": project.DOWNLOAD_TIMEOUT,
-            "DOWNLOAD_MAXSIZE": project.DOWNLOAD_MAXSIZE,
-            "RETRY_TIMES": project.RETRY_TIMES,
-            "TELNETCONSOLE_ENABLED": False,
+            **settings,
+            "BENCH_PROBE_FILE": out,
+            "EXTENSIONS_BASE": json.dumps({**EXTENSIONS_BASE, "probe.Probe": 1000}),
         }
-        args = [
-            "runspider",
-            str(BASELINE),
-            "-a",
-            f"mirror={self.server_url}",
-            "-a",
-            f"lists={lists}",
-            "-a",
-            f"pages={pages}",
-            "-a",
-            f"num={NUM}",
-            *self.common_settings(),
-            *[arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")],
-        ]
-        return self.probe(label, args, cwd=cwd)
+        command = [*prefix, sys.executable, *python, *scrapy_args]
+        command += [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPY_")}
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(HERE), env.get("PYTHONPATH", "")])
+        log = self.workdir / "logs" / f"{label}.log"
+        for attempt in range(2):
+            if fresh and archive is not None:
+                shutil.rmtree(archive, ignore_errors=True)
+            out.unlink(missing_ok=True)
+            before = {n: m.counters() for n, m in self.mirrors.items()}
+            busy, own = machine_busy_seconds(), own_cpu_seconds()
+            keep = {m.process.pid for m in self.mirrors.values()}
+            tree = run_tree(command, cwd, env, log, keep)
+            busy, own = machine_busy_seconds() - busy, own_cpu_seconds() - own
+            after = {n: m.counters() for n, m in self.mirrors.items()}
+            mirrors_cpu = sum(after[n]["cpu_seconds"] - before[n]["cpu_seconds"] for n in after)
+            served = {k: after[mirror.articles][k] - before[mirror.articles][k] for k in COUNTS}
+            probe = json.loads(out.read_text()) if out.exists() else {}
+            if tree.returncode == 0 and "at_exit" in probe:
+                other = max(0.0, busy - tree.cpu - mirrors_cpu - own) / tree.wall
+                posts = count_posts(archive) if archive is not None else None
+                run = Run(label, tree, probe, served, other, posts)
+                out.write_text(json.dumps({**probe, "tree": dataclasses.asdict(tree)}, indent=1))
+                if tree.reaped_orphans:
+                    note(f"{label}: {tree.reaped_orphans} processes outlived it (reaped, counted)")
+                if other > BUSY_NOTE:
+                    note(f"{label}: other processes kept {other:.2f} cores busy during the run")
+                return run
+            print(f"  ! {label} exited {tree.returncode}; the end of {log}:", file=sys.stderr)
+            for line in log.read_text(errors="replace").splitlines()[-15:]:
+                print(f"  ! {line}", file=sys.stderr)
+            if attempt == 0:
+                print(f"  ! retrying {label} in {RETRY_SECONDS:.0f}s", file=sys.stderr)
+                time.sleep(RETRY_SECONDS)
+        raise SystemExit(f"{label} failed twice; logs in {self.workdir / 'logs'}")
 
-    # --- server check -------------------------------------------------------------------------
+    def crawl(
+        self,
+        label: str,
+        mirror: Mirror,
+        archive: Path,
+        body: str = "clean",
+        *,
+        pages: int | None = -1,
+        fresh: bool = True,
+        **options: Any,
+    ) -> Run:
+        """``scrapy crawl sina_finance`` of every article of ``mirror`` into ``archive`` (with
+        ``pages=None``: catch-up mode, no ``-a pages``)."""
+        args = ["crawl", "sina_finance", "-a", f"channels={CHANNELS}", "-a", f"num={NUM}"]
+        if pages is not None:
+            args += ["-a", f"pages={mirror.pages if pages < 0 else pages}"]
+        settings = {"SINA_MIRROR": mirror.url, "ARCHIVE_DIR": archive, "ARCHIVE_BODY": body}
+        settings.update(self.common_settings())
+        run = self.run(label, args, settings, mirror, archive=archive, fresh=fresh, **options)
+        if fresh and (run.articles, run.posts) != (mirror.articles, mirror.articles):
+            note(f"{label}: {run.articles} articles served, {run.posts} posts written")
+        return run
 
-    def check_server(self, urls: list[str], connections: int) -> tuple[float, float, float]:
-        """Fetch ``urls`` from the mirror over ``connections`` keep-alive connections with a
-        small asyncio client; return (responses/s, MB/s, server CPU ms per request)."""
-        host, port = self.server_url.removeprefix("http://").split(":")
-        targets = ["/" + url.removeprefix("https://") for url in urls]
-        before = self.server_counters()
-
-        async def worker(queue: list[str], sizes: list[int]) -> None:
-            reader, writer = await asyncio.open_connection(host, int(port))
-            while queue:
-                target = queue.pop()
-                writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                body = await reader.readexactly(length)
-                if not head.startswith(b"HTTP/1.1 200"):
-                    raise SystemExit(f"mirror answered {head.splitlines()[0]!r} for {target}")
-                sizes.append(len(body))
-            writer.close()
-            await writer.wait_closed()
-
-        async def run() -> tuple[float, int]:
-            queue = list(targets)
-            sizes: list[int] = []
-            started = time.perf_counter()
-            await asyncio.gather(*(worker(queue, sizes) for _ in range(connections)))
-            return time.perf_counter() - started, sum(sizes)
-
-        seconds, total = asyncio.run(run())
-        after = self.server_counters()
-        cpu_ms = (after["cpu_seconds"] - before["cpu_seconds"]) * 1000 / max(1, len(targets))
-        return len(targets) / seconds, total / seconds / 1e6, cpu_ms
-
-
-# --- index ------------------------------------------------------------------------------------
-
-
-def fill_index(archive: Path, rows: int) -> tuple[int, float]:
-    """Add synthetic rows to the archive's index until it holds ``rows``; (added, seconds)."""
-    from newsspider.archive.index import LIVE, ArchiveIndex, IndexRow, now_iso
-
-    started = time.perf_counter()
-    index = ArchiveIndex(archive, batch_size=5000, batch_seconds=3600)
-    try:
-        missing = rows - index.count()
-        names = [c.name for c in mirror_server.DEFAULT_CHANNELS]
-        stamp = now_iso()
-        base = 1546300800  # 2019-01-01
-        for i in range(max(0, missing)):
-            day = time.strftime("%Y-%m-%d", time.gmtime(base + i * 300))
-            doc = f"y{i:013d}"
-            index.put(
-                IndexRow(
-                    url=f"https://finance.sina.com.cn/roll/{day}/doc-i{doc}.shtml",
-                    docid=f"comos:{doc}",
-                    channel=names[i % len(names)],
-                    path=f"金融/新浪财经/新浪财经－国內/bench-{i:06d}.md",
-                    sha256=f"{i:064x}",
-                    title=f"合成条目 {i}",
-                    intime=base + i * 300,
-                    mtime=base + i * 300,
-                    etag=None,
-                    last_modified=None,
-                    first_archived=stamp,
-                    last_checked=stamp,
-                    status=LIVE,
-                )
-            )
-        index.commit()
-        count = index.count()
-    finally:
-        index.close()
-    if count < rows:
-        raise SystemExit(f"the index holds {count} rows, not {rows}")
-    return max(0, missing), time.perf_counter() - started
-
-
-# --- figures ----------------------------------------------------------------------------------
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores have been busy since boot (Linux ``/proc/stat``), or 0."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0
-    ticks = [int(v) for v in fields[:8]]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[rank]
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
-def environment() -> Iterator[str]:
-    import scrapy
-
-    commit = "unknown"
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    yield f"date {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
-    yield f"cores {os.cpu_count()} (nproc {len(os.sched_getaffinity(0))})"
-    yield f"python {platform.python_version()}, scrapy {scrapy.__version__}"
-    yield f"commit {commit} (plus any uncommitted changes)"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=(__doc__ or "").splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--articles", type=int, default=DEFAULT_ARTICLES, help="N (2000)")
-    parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_ARTICLES}")
-    parser.add_argument("--scale", type=int, default=4, help="the RSS run uses scale×N (4)")
-    parser.add_argument("--index-rows", type=int, default=INDEX_ROWS, help="(100000)")
-    from newsspider import settings as project
-
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=project.CONCURRENT_REQUESTS,
-        help="CONCURRENT_REQUESTS and _PER_DOMAIN of every run (the project's "
-        f"CONCURRENT_REQUESTS, {project.CONCURRENT_REQUESTS})",
-    )
-    parser.add_argument(
-        "--robots",
-        type=lambda v: v.lower() in ("1", "true", "yes"),
-        default=project.ROBOTSTXT_OBEY,
-        help=f"ROBOTSTXT_OBEY of every run (the project's, {project.ROBOTSTXT_OBEY})",
-    )
-    parser.add_argument("--skip-scale", action="store_true", help="no scale×N run")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="one more setting for the baseline and every crawl (repeatable), e.g. "
-        "WORKER_PROCESSES=0 or CONCURRENT_ITEMS=100",
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="run the baseline and the full crawls this many times; report the median (1)",
-    )
-    parser.add_argument(
-        "--profile",
-        choices=("py-spy", "pyinstrument", "cprofile"),
-        help="also profile one clean crawl of N articles and print newsspider's hot spots",
-    )
-    parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
-    parser.add_argument("--json", type=Path, help="write the figures here as JSON")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.articles = QUICK_ARTICLES
-    n = args.articles
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsspider-bench-"))
-    workdir = workdir.resolve()
-    (workdir / "logs").mkdir(parents=True, exist_ok=True)
-    bench = Bench(args, workdir)
-    channels = len(mirror_server.DEFAULT_CHANNELS)
-    pages = mirror_server.roll_pages(n, channels, NUM)
-    ok = False
-    try:
-        print(
-            f"newsspider crawl benchmark: N={n} articles, {channels} channels x {pages} roll "
-            f"pages of {NUM}; concurrency {args.concurrency}, ROBOTSTXT_OBEY={args.robots}",
-            flush=True,
+    def baseline(self, label: str, mirror: Mirror) -> Run:
+        """The no-op spider over the same roll pages and articles, outside the project."""
+        cwd = self.workdir / "baseline"  # no scrapy.cfg above it: no project settings
+        cwd.mkdir(exist_ok=True)
+        args = ["runspider", str(HERE / "baseline_spider.py"), "-a", f"mirror={mirror.url}"]
+        args += ["-a", f"lists={LISTS}", "-a", f"pages={mirror.pages}", "-a", f"num={NUM}"]
+        names = ("USER_AGENT", "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE", "RETRY_TIMES")
+        settings: dict[str, Any] = {name: self.project[name] for name in names}
+        settings["DEFAULT_REQUEST_HEADERS"] = json.dumps(
+            dict(self.project.getdict("DEFAULT_REQUEST_HEADERS"))
         )
-        for text in environment():
-            print(f"  {text}", flush=True)
-        if args.set:
-            print(f"  extra settings: {' '.join(args.set)}", flush=True)
-        print(f"  work dir {workdir}", flush=True)
+        settings["CONCURRENT_ITEMS"] = BASELINE_CONCURRENT_ITEMS
+        settings["TELNETCONSOLE_ENABLED"] = False
+        settings.update(self.common_settings())
+        run = self.run(label, args, settings, mirror, cwd=cwd)
+        if run.articles != mirror.articles:
+            note(f"{label}: {run.articles} articles served, not {mirror.articles}")
+        return run
 
-        started = time.perf_counter()
-        bench.start_server(n)
-        bench.note(f"mirror of {n} articles ready in {time.perf_counter() - started:.1f}s")
-        urls = [a.url for a in mirror_server.plan(n)]
-        sizes = _page_sizes(bench, urls[: min(len(urls), 50)])
-        bench.note(
-            f"article pages: mean {statistics.mean(sizes) / 1024:.1f} KB, "
-            f"{min(sizes) / 1024:.1f}-{max(sizes) / 1024:.1f} KB"
-        )
-        rate, mbps, cpu_ms = bench.check_server(urls * max(1, 4000 // n), args.concurrency)
-        bench.line(
-            "server",
-            f"server alone ({args.concurrency} keep-alive connections, asyncio client): "
-            f"{rate:.0f} articles/s, {mbps:.0f} MB/s; server CPU {cpu_ms:.3f} ms/request",
-            articles_per_s=rate,
-            mb_per_s=mbps,
-            server_cpu_ms_per_request=cpu_ms,
-        )
+    def figure(self, name: str, text: str, target: str = "", met: bool | None = None) -> None:
+        verdict = "" if met is None else f"; target {target}: {'met' if met else 'MISSED'}"
+        print(f"{name}: {text}{verdict}", flush=True)
+        self.figures.append({"figure": name, "value": text, "target": target, "met": met})
 
-        base, base_rates = _median_run(
-            [bench.baseline(pages, _nth("baseline", i)) for i in range(args.repeat)]
-        )
-        _check_articles(bench, base, n)
-        bench.line(
-            "baseline",
-            f"baseline (no-op Scrapy spider): {base.rate:.1f} articles/s{_spread(base_rates)} "
-            f"({base.articles} in {base.elapsed:.2f}s, {base.server['connections']:.0f} "
-            "connections; server busy "
-            f"{100 * base.server['cpu_seconds'] / base.elapsed:.0f}% of a core)",
-            articles_per_s=base.rate,
-            seconds=base.elapsed,
-        )
 
-        runs: dict[str, Run] = {}
+def note(text: str) -> None:
+    print(f"  # {text}", flush=True)
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def _spread(values: list[float]) -> str:
+    return f" (median of {len(values)}: {min(values):.1f}-{max(values):.1f})" if values[1:] else ""
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def throughput(bench: Bench, n: int) -> dict[str, list[Run]]:
+    """Baseline, clean and verbatim crawls of N articles, in turn, ``--repeat`` times."""
+    mirror = bench.mirror(n)
+    runs: dict[str, list[Run]] = {"baseline": [], "clean": [], "verbatim": []}
+    for i in range(bench.args.repeat):
+        runs["baseline"].append(bench.baseline(f"baseline-{n}-{i}", mirror))
         for body in ("clean", "verbatim"):
-            run, rates = _median_run(
-                [
-                    bench.full_crawl(_nth(body, i), workdir / f"archive-{body}", pages, body)
-                    for i in range(args.repeat)
-                ]
-            )
-            _check_articles(bench, run, n)
-            runs[body] = run
-            ratio = run.rate / base.rate if base.rate else float("nan")
-            bench.line(
-                f"{body}/rate",
-                f"{body}: {run.rate:.1f} articles/s{_spread(rates)} = {ratio:.2f}x baseline "
-                f"({run.articles} in {run.elapsed:.2f}s; target >= {TARGET_RATIO}x: "
-                f"{verdict(ratio >= TARGET_RATIO)}; server busy "
-                f"{100 * run.server['cpu_seconds'] / run.elapsed:.0f}% of a core)",
-                articles_per_s=run.rate,
-                ratio=ratio,
-                seconds=run.elapsed,
-            )
-        for body, run in runs.items():
-            cpu = run.own_cpu_ms()
-            wall = run.own_wall_ms()
-            median = statistics.median(cpu) if cpu else float("nan")
-            wall_median = statistics.median(wall) if wall else float("nan")
-            bench.line(
-                f"{body}/own_cpu",
-                f"{body}: newsspider's own CPU {median:.2f} ms/article median, "
-                f"{percentile(cpu, 0.95):.2f} ms p95 (wall in its code {wall_median:.2f}"
-                f" median, {percentile(wall, 0.95):.2f} p95; n={len(cpu)}; target median <= "
-                f"{TARGET_OWN_CPU_MS} ms: {verdict(median <= TARGET_OWN_CPU_MS)})",
-                median_ms=median,
-                p95_ms=percentile(cpu, 0.95),
-                wall_median_ms=wall_median,
-                wall_p95_ms=percentile(wall, 0.95),
-            )
-        for body, run in runs.items():
-            parts = run.probe.get("components", {})
-            bench.note(
-                f"{body} breakdown, CPU ms per call: "
-                + ", ".join(
-                    f"{name} {1000 * part['cpu'] / max(1, part['calls']):.2f}"
-                    + (
-                        f" (wall {1000 * part['wall'] / max(1, part['calls']):.2f})"
-                        if part["wall"] > 1.3 * part["cpu"] + 0.05
-                        else ""
-                    )
-                    for name, part in parts.items()
-                    if part["calls"]
-                )
-            )
-        base_cpu = base.crawl_cpu() / max(1, base.articles) * 1000
-        for body, run in runs.items():
-            process_ms = run.crawl_cpu() / max(1, run.articles) * 1000
-            own, workers = (x / max(1, run.articles) * 1000 for x in run.crawl_cpu_parts())
-            gc_ms = run.gc_seconds() / max(1, run.articles) * 1000
-            base_gc = base.gc_seconds() / max(1, base.articles) * 1000
-            bench.line(
-                f"{body}/process_cpu",
-                f"{body}: whole-process CPU {process_ms:.2f} ms/article vs baseline "
-                f"{base_cpu:.2f} (+{process_ms - base_cpu:.2f} ms/article; crawl process "
-                f"{own:.2f}, worker processes {workers:.2f}; engine start to close, all threads; "
-                "garbage collection "
-                f"{gc_ms:.2f} vs baseline {base_gc:.2f})",
-                ms_per_article=process_ms,
-                crawl_process_ms_per_article=own,
-                workers_ms_per_article=workers,
-                gc_ms_per_article=gc_ms,
-                baseline_ms_per_article=base_cpu,
-            )
-
-        clean = workdir / "archive-clean"
-        bench.line(
-            "rss/N",
-            f"peak RSS clean crawl at N={n}: {runs['clean'].rss_mb:.0f} MB"
-            + _children_note(runs["clean"])
-            + f", {runs['clean'].total_rss_mb:.0f} MB in all (baseline {base.rss_mb:.0f} MB)",
-            mb=runs["clean"].rss_mb,
-            workers_mb=runs["clean"].worker_rss_mb,
-            total_mb=runs["clean"].total_rss_mb,
+            archive = bench.workdir / f"archive-{body}"
+            runs[body].append(bench.crawl(f"{body}-{n}-{i}", mirror, archive, body))
+    rates = {kind: sorted(r.rate for r in found) for kind, found in runs.items()}
+    base = _median(rates["baseline"])
+    mirror_share = _median(r.served["cpu_seconds"] / r.tree.wall for r in runs["baseline"])
+    bench.figure(
+        "baseline",
+        f"{base:.1f} articles/s{_spread(rates['baseline'])}, N={n} (the mirror kept "
+        f"{100 * mirror_share:.0f}% of a core busy)",
+    )
+    for body in ("clean", "verbatim"):
+        rate = _median(rates[body])
+        bench.figure(
+            f"{body} articles/s",
+            f"{rate:.1f}{_spread(rates[body])} = {rate / base:.2f}x the baseline",
+            f">= {TARGET_RATIO}x",
+            rate / base >= TARGET_RATIO,
         )
+    return runs
 
-        incremental = [
-            ("incremental", clean, pages, f"on the clean archive ({n} indexed), same args"),
-            ("incremental_catchup", clean, None, "on the clean archive, catch-up (no -a pages)"),
-        ]
-        big = workdir / "archive-index"
-        for label, archive, run_pages, what in incremental:
-            _incremental(bench, label, archive, run_pages, what)
-        shutil.copytree(clean, big)
-        added, seconds = fill_index(big, args.index_rows)
-        bench.note(
-            f"index of {args.index_rows} rows: the clean archive plus {added} synthetic rows, "
-            f"written with ArchiveIndex.put in {seconds:.1f}s"
-        )
-        _incremental(
-            bench,
-            "index100k",
-            big,
-            pages,
-            f"with a {args.index_rows}-entry index, same args",
-        )
-        _incremental(
-            bench,
-            "index100k_catchup",
-            big,
-            None,
-            f"with a {args.index_rows}-entry index, catch-up (no -a pages)",
-        )
 
-        if not args.skip_scale and args.scale > 1:
-            big_n = n * args.scale
-            started = time.perf_counter()
-            bench.start_server(big_n)
-            bench.note(f"mirror of {big_n} articles ready in {time.perf_counter() - started:.1f}s")
-            big_pages = mirror_server.roll_pages(big_n, channels, NUM)
-            run = bench.full_crawl("clean-scale", workdir / "archive-scale", big_pages, "clean")
-            _check_articles(bench, run, big_n)
-            rss_n, rss_big = runs["clean"].total_rss_mb, run.total_rss_mb
-            growth = rss_big / rss_n if rss_n else float("nan")
-            bench.line(
-                "rss/scale",
-                f"peak RSS clean crawl at {args.scale}xN={big_n}: {run.rss_mb:.0f} MB"
-                + _children_note(run)
-                + f", {rss_big:.0f} MB in all = {growth:.2f}x the N run (target roughly flat and "
-                f"< {TARGET_RSS_MB:.0f} MB: "
-                f"{verdict(growth < 1.25 and max(rss_n, rss_big) < TARGET_RSS_MB)}); "
-                f"{run.rate:.1f} articles/s",
-                mb=run.rss_mb,
-                total_mb=rss_big,
-                growth=growth,
-                articles_per_s=run.rate,
+def cpu_slopes(bench: Bench, small: int, large: int) -> None:
+    """CPU per article as the slope between a ``small`` and a ``large`` crawl, minus the
+    baseline's slope: all processes (wait4), and the crawl process alone (the probe)."""
+    mirrors = {small: bench.mirror(small), large: bench.mirror(large)}
+    runs: dict[tuple[str, int], list[Run]] = {}
+    for i in range(bench.args.repeat):
+        for n, mirror in mirrors.items():
+            runs.setdefault(("baseline", n), []).append(bench.baseline(f"baseline-{n}-{i}", mirror))
+            for body in ("clean", "verbatim"):
+                archive = bench.workdir / f"archive-{body}-{n}"
+                run = bench.crawl(f"{body}-{n}-{i}", mirror, archive, body)
+                runs.setdefault((body, n), []).append(run)
+
+    def slope(kind: str, cpu: Callable[[Run], float]) -> float:
+        """ms of CPU per extra article, medians of the runs at each size."""
+        at = {n: _median(cpu(r) for r in runs[kind, n]) for n in (small, large)}
+        articles = {n: _median(r.articles for r in runs[kind, n]) for n in (small, large)}
+        return 1000 * (at[large] - at[small]) / (articles[large] - articles[small])
+
+    base_all = slope("baseline", lambda r: r.tree.cpu)
+    base_self = slope("baseline", lambda r: r.self_cpu)
+    note(
+        f"baseline: {base_all:.2f} ms of CPU per article, all processes "
+        f"({base_self:.2f} in the crawl process), slope {small} -> {large}"
+    )
+    for body in ("clean", "verbatim"):
+        every, own = slope(body, lambda r: r.tree.cpu), slope(body, lambda r: r.self_cpu)
+        processes = max(r.processes for n in (small, large) for r in runs[body, n])
+        bench.figure(
+            f"{body} CPU, all processes",
+            f"{every - base_all:.2f} ms/article ({every:.2f} - baseline {base_all:.2f}; "
+            f"processes: {processes})",
+            f"<= {TARGET_CPU_MS} ms",
+            every - base_all <= TARGET_CPU_MS,
+        )
+        bench.figure(
+            f"{body} CPU, crawl process",
+            f"{own - base_self:.2f} ms/article ({own:.2f} - baseline {base_self:.2f}; the other "
+            f"processes {every - own:.2f})",
+            f"<= {TARGET_SELF_CPU_MS} ms",
+            own - base_self <= TARGET_SELF_CPU_MS,
+        )
+        if processes > 1 and every - own < 0.05 * every:
+            note(f"{body}: child processes ran but hardly any CPU of theirs was accounted")
+
+
+def fill_index(archive: Path, rows: int) -> int:
+    """Grow the archive's index (``.newsspider/index.sqlite3``, table ``articles``) to ``rows``
+    rows with copies of its own rows, each with its own URL, docid and path and older times.
+    Only rows, no posts. Returns how many were added."""
+    db = sqlite3.connect(archive / ".newsspider" / "index.sqlite3")
+    try:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(articles)")]
+        existing = db.execute(f"SELECT {', '.join(columns)} FROM articles").fetchall()
+        missing = rows - len(existing)
+
+        def copy(k: int) -> list[Any]:
+            values = dict(zip(columns, existing[k % len(existing)], strict=True))
+            for name in ("url", "path"):
+                stem, dot, ext = str(values[name]).rpartition(".")
+                values[name] = f"{stem}-bench{k:06d}{dot}{ext}"
+            if values.get("docid"):
+                values["docid"] = f"{values['docid']}-bench{k:06d}"
+            for name in ("intime", "mtime"):
+                if isinstance(values.get(name), int):
+                    values[name] -= 300 * (k + 1)
+            return [values[c] for c in columns]
+
+        marks = ", ".join("?" * len(columns))
+        with db:
+            db.executemany(
+                f"INSERT INTO articles ({', '.join(columns)}) VALUES ({marks})",
+                (copy(k) for k in range(max(0, missing))),
             )
-
-        if args.profile:
-            if args.scale > 1 and not args.skip_scale:
-                bench.start_server(n)
-            _profile(bench, args.profile, pages)
-        ok = True
+        count = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
     finally:
-        bench.stop_server()
-        if args.json:
-            args.json.write_text(json.dumps(bench.figures, indent=1, ensure_ascii=False) + "\n")
-        if ok and not args.keep and args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif not ok or args.keep:
-            print(f"  work dir kept: {workdir}", flush=True)
-    return 0
+        db.close()
+    if count != rows:
+        raise SystemExit(f"the index holds {count} rows, not {rows}")
+    return max(0, missing)
 
 
-def _nth(label: str, i: int) -> str:
-    return label if i == 0 else f"{label}-{i + 1}"
-
-
-def _median_run(runs: list[Run]) -> tuple[Run, list[float]]:
-    """The run with the median rate (the lower middle one for an even count), and all rates."""
-    ordered = sorted(runs, key=lambda r: r.rate)
-    return ordered[(len(ordered) - 1) // 2], [r.rate for r in ordered]
-
-
-def _spread(rates: list[float]) -> str:
-    if len(rates) < 2:
-        return ""
-    return f" (median of {len(rates)}: {min(rates):.1f}-{max(rates):.1f})"
-
-
-def _page_sizes(bench: Bench, urls: list[str]) -> list[int]:
-    sizes = []
-    for url in urls:
-        target = f"{bench.server_url}/{url.removeprefix('https://')}"
-        with urllib.request.urlopen(target, timeout=10) as answer:
-            sizes.append(len(answer.read()))
-    return sizes
-
-
-def _children_note(run: Run) -> str:
-    """The crawl's worker processes, when it started some: how many, the largest one's peak RSS
-    (``VmHWM`` read just before the pool closed) and their CPU."""
-    start, end = run.probe.get("at_open"), run.probe.get("at_close")
-    busy = end["cpu_children"] - start["cpu_children"] if start and end else 0.0
-    workers = int(run.probe.get("workers") or 0)
-    if not workers:
-        return ""
-    return (
-        f" + {workers} worker process(es) of at most {run.worker_rss_mb:.0f} MB each"
-        f" ({busy:.1f}s CPU)"
-    )
-
-
-def _check_articles(bench: Bench, run: Run, expected: int) -> None:
-    if run.articles != expected:
-        bench.note(f"{run.label}: the mirror served {run.articles} articles, not {expected}")
-    written = run.stats.get("archive/written")
-    if not run.label.startswith("baseline") and written != expected:
-        bench.note(f"{run.label}: archive/written is {written}, not {expected}")
-
-
-def _incremental(bench: Bench, label: str, archive: Path, pages: int | None, what: str) -> Run:
-    run = bench.probe(label, bench.crawl_args(archive, pages), cwd=REPO)
-    other = run.server["requests"] - run.server["roll"] - run.server["article"]
-    only_roll = run.server["article"] == 0
-    new = run.stats.get("archive/new", 0)
-    bench.line(
-        label,
-        f"incremental {what}: {int(run.server['requests'])} requests ({int(run.server['roll'])} "
-        f"roll, {int(run.server['article'])} article, {int(other)} other), {new} new; wall "
-        f"{run.wall:.2f}s (engine {run.elapsed:.2f}s; target < {TARGET_INCREMENTAL_S:.0f}s "
-        f"with only roll requests: {verdict(run.wall < TARGET_INCREMENTAL_S and only_roll)}; "
-        f"peak RSS {run.rss_mb:.0f} MB)",
-        requests=run.server["requests"],
-        roll=run.server["roll"],
-        article=run.server["article"],
-        wall=run.wall,
-        engine=run.elapsed,
-        rss_mb=run.rss_mb,
-    )
-    return run
-
-
-def _profile(bench: Bench, kind: str, pages: int) -> None:
-    """One more clean crawl of N articles under a profiler; newsspider's hot spots printed."""
-    archive = bench.workdir / "archive-profile"
+def incremental(bench: Bench, n: int, clean: Path) -> None:
+    """Runs with nothing new over an index of ``--index-rows`` rows."""
+    archive = bench.workdir / "archive-index"
     shutil.rmtree(archive, ignore_errors=True)
-    args = bench.crawl_args(archive, pages)
+    shutil.copytree(clean, archive)
+    added = fill_index(archive, bench.args.index_rows)
+    note(f"index of {bench.args.index_rows} rows: the clean archive of {n} plus {added} copies")
+    mirror, posts = bench.mirror(n), count_posts(archive)
+    for label, pages, what in (
+        ("incremental", -1, f"-a pages={mirror.pages}"),
+        ("catch-up", None, "catch-up, no -a pages"),
+    ):
+        run = bench.crawl(label, mirror, archive, pages=pages, fresh=False)
+        asked = run.probe["requests"]
+        only_roll = asked["page"] == 0 and run.articles == 0 and run.posts == posts
+        bench.figure(
+            f"incremental, {bench.args.index_rows}-row index, {what}",
+            f"{run.tree.wall:.2f}s, process start to exit (requests: {asked['roll']} "
+            f"roll, {asked['page']} page, {asked['robots']} robots.txt; "
+            f"{(run.posts or 0) - posts} new posts)",
+            f"< {TARGET_INCREMENTAL_S:.0f}s with roll requests only",
+            run.tree.wall < TARGET_INCREMENTAL_S and only_roll,
+        )
+
+
+def rss_growth(bench: Bench, n: int, at_n: list[Run]) -> None:
+    """Peak RSS of the whole tree, clean crawls of N and of ``--scale`` x N."""
+    bench.stop_mirrors()  # the large mirror is the biggest process here
+    big = n * bench.args.scale
+    run = bench.crawl(f"clean-{big}", bench.mirror(big), bench.workdir / "archive-scale")
+    small = max(r.peak_rss_mb for r in at_n)
+    own = max(int(r.probe["at_exit"]["self"]["maxrss_kb"]) for r in at_n) / 1024
+    big_own = int(run.probe["at_exit"]["self"]["maxrss_kb"]) / 1024
+    bench.figure(
+        "peak RSS",
+        f"{small:.0f} MB at N={n}, {run.peak_rss_mb:.0f} MB at {big} = "
+        f"{run.peak_rss_mb / small:.2f}x, all {run.processes} processes (the crawl process "
+        f"{own:.0f} and {big_own:.0f} MB)",
+        f"flat (< {TARGET_RSS_GROWTH}x)",
+        run.peak_rss_mb / small < TARGET_RSS_GROWTH,
+    )
+
+
+def profile(bench: Bench, kind: str, n: int) -> None:
+    """One more clean crawl of N articles under a profiler."""
+    mirror, archive = bench.mirror(n), bench.workdir / "archive-profile"
     if kind == "py-spy":
         spy = shutil.which("py-spy")
         if spy is None:
-            raise SystemExit("--profile py-spy needs py-spy (pip install py-spy)")
-        out = bench.workdir / "profile-clean.pyspy.txt"
-        prefix = [spy, "record", "--subprocesses", "-r", str(PYSPY_RATE), "-f", "raw"]
-        prefix += ["-o", str(out), "--"]
-        run = bench.probe("profile", args, cwd=REPO, prefix=prefix)
-        import hotspots
+            raise SystemExit("--profile py-spy needs py-spy on the PATH (pip install py-spy)")
+        out = bench.workdir / "profile.speedscope.json"
+        prefix = [spy, "record", "--subprocesses", "-r", "200", "-f", "speedscope", "-o", str(out)]
+        bench.crawl("profile", mirror, archive, prefix=[*prefix, "--"])
+        note(f"py-spy profile of every process (open it in https://speedscope.app): {out}")
+        return
+    import pstats
 
-        total, tables = hotspots.analyse(out, 12)
-        bench.note(
-            f"py-spy profile of a clean crawl ({run.articles} articles, {run.rate:.1f}/s under "
-            f"the profiler) in {out}: ms per article of the crawl process and its workers"
-        )
-        for title in ("entry", "innermost newsspider"):
-            bench.note(f"by {title}:")
-            for name, count in tables[title].most_common(12):
-                ms = 1000 * count / PYSPY_RATE / max(1, run.articles)
-                bench.note(f"  {ms:6.2f}  {100 * count / total:5.1f}%  {name}")
-        return
-    if kind == "pyinstrument":
-        out = bench.workdir / "profile-clean.pyinstrument.txt"
-        run = bench.probe("profile", args, cwd=REPO, extra=["--profile", str(out)])
-        bench.note(f"pyinstrument profile of a clean crawl ({run.articles} articles) in {out}")
-        return
-    out = bench.workdir / "profile-clean.pstats"
-    run = bench.probe("profile", args, cwd=REPO, extra=["--cprofile", str(out)])
-    bench.note(f"cProfile of a clean crawl ({run.articles} articles) in {out}")
-    stats = pstats.Stats(str(out))
-    rows = []
-    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if "/newsspider/" in filename and not filename.endswith("commands/crawl.py"):
-            short = filename.split("/newsspider/", 1)[1]
-            rows.append((cumtime, tottime, calls, f"newsspider/{short}:{line}({name})"))
-    rows.sort(reverse=True)
-    articles = max(1, run.articles)
-    bench.note("newsspider functions by cumulative time (cProfile, ms per article):")
-    for cumtime, tottime, calls, where in rows[:25]:
-        bench.note(
-            f"  {1000 * cumtime / articles:7.2f} cum {1000 * tottime / articles:7.2f} own "
-            f"{calls:8d} calls  {where}"
-        )
+    out = bench.workdir / "profile.pstats"
+    bench.crawl(
+        "profile", mirror, archive, python=["-m", "cProfile", "-o", str(out), "-m", "scrapy"]
+    )
+    note(f"cProfile of the crawl process (not its workers): {out}; by cumulative time:")
+    pstats.Stats(str(out)).sort_stats("cumulative").print_stats("newsspider", 25)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    import scrapy
+
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+
+    def git(*args: str) -> str:
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
+            return subprocess.run(
+                ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        return "unknown"
+
+    dirty = " plus uncommitted changes" if git("status", "--porcelain", "--", ".") else ""
+    return [
+        f"date     {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"machine  {model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
+        f"software Python {platform.python_version()}, Scrapy {scrapy.__version__}",
+        f"commit   {git('rev-parse', '--short', 'HEAD')}{dirty}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--articles", type=int, default=2000, help="N of the throughput runs")
+    parser.add_argument("--slope", default="500,1500", help="the two sizes of the CPU slope")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each kind; medians")
+    parser.add_argument("--quick", action="store_true", help="--articles 200 --slope 100,300")
+    parser.add_argument("--index-rows", type=int, default=100_000)
+    parser.add_argument("--scale", type=int, default=4, help="the RSS run crawls scale x N")
+    parser.add_argument("--skip", default="", help="comma-separated: cpu, rss")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="for every run"
+    )
+    parser.add_argument("--profile", choices=("py-spy", "cprofile"))
+    parser.add_argument("--workdir", type=Path, help="keep archives, logs and probes here")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.articles, args.slope = 200, "100,300"
+    small, large = (int(v) for v in args.slope.split(","))
+    skip = set(args.skip.split(","))
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="newsspider-bench-"))).resolve()
+    for sub in ("logs", "runs"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    from scrapy.utils.conf import closest_scrapy_cfg
+    from scrapy.utils.project import get_project_settings
+
+    if closest_scrapy_cfg(str(workdir)):
+        raise SystemExit(f"{workdir} is inside a Scrapy project: the baseline would use it")
+    with contextlib.chdir(REPO):
+        project = get_project_settings()
+    bench, ok = Bench(args, workdir, project), False
+    print(f"newsspider crawl benchmark, work dir {workdir}", flush=True)
+    for line in machine():
+        print(f"  {line}", flush=True)
+    if not become_subreaper():
+        note("not a child subreaper: CPU of processes that outlive a crawl is not counted")
+    try:
+        runs = throughput(bench, args.articles)
+        if "cpu" not in skip:
+            cpu_slopes(bench, small, large)
+        incremental(bench, args.articles, workdir / "archive-clean")
+        if "rss" not in skip:
+            rss_growth(bench, args.articles, runs["clean"])
+        if args.profile:
+            profile(bench, args.profile, args.articles)
+        ok = True
+    finally:
+        bench.stop_mirrors()
+        if args.json:
+            args.json.write_text(json.dumps({"machine": machine(), "figures": bench.figures}))
+        if ok and args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not ok:
+            print(f"  work dir kept: {workdir}", file=sys.stderr)
+    print("\n| figure | measured | target | |\n| --- | --- | --- | --- |")
+    for f in bench.figures:
+        verdict = {None: "", True: "met", False: "**missed**"}[f["met"]]
+        print(f"| {f['figure']} | {f['value']} | {f['target']} | {verdict} |")
+    return 0
 
 
 if __name__ == "__main__":

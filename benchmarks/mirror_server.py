@@ -30,7 +30,7 @@ import pathlib
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -228,26 +228,14 @@ class MirrorServer:
             await server.serve_forever()
 
 
-def iter_channels(spec: str) -> Iterator[Channel]:
-    """``name:pageid:lid:section,…`` (section optional, default ``china``)."""
-    for part in spec.split(","):
-        fields = part.strip().split(":")
-        section = fields[3] if len(fields) > 3 else "china"
-        yield Channel(fields[0], int(fields[1]), int(fields[2]), section)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--port", type=int, default=8000, help="0: any free port")
     parser.add_argument("--ready-file", help="write the READY line (with the URL) here")
-    parser.add_argument(
-        "--channels", help="name:pageid:lid[:section],… (default: china, macro, us_stocks)"
-    )
     args = parser.parse_args(argv)
-    channels = tuple(iter_channels(args.channels)) if args.channels else DEFAULT_CHANNELS
     started = time.perf_counter()
-    mirror = Mirror(args.articles, channels)
+    mirror = Mirror(args.articles)
     print(
         f"mirror of {len(mirror.articles)} articles built in {time.perf_counter() - started:.1f}s",
         file=sys.stderr,
