@@ -55,7 +55,6 @@ import pickle
 import signal
 import struct
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -201,16 +200,8 @@ class WorkerPool:
 
     async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``func(*args, **kwargs)``, in a worker process when the pool has any."""
-        value, _cpu = await self.run_timed(func, *args, **kwargs)
-        return value
-
-    async def run_timed(
-        self, func: Callable[..., T], /, *args: Any, **kwargs: Any
-    ) -> tuple[T, float]:
-        """Like :meth:`run`, with the CPU seconds the task took in its worker process (0.0
-        when it ran in this one)."""
         if self.processes <= 0 or _running_loop() is None:
-            return func(*args, **kwargs), 0.0
+            return func(*args, **kwargs)
         loop = asyncio.get_running_loop()
         payload = pickle.dumps((func, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
         while True:
@@ -234,7 +225,7 @@ class WorkerPool:
         if self.task_timeout > 0:
             timer = loop.call_later(self.task_timeout, self._expire, worker, future, func)
         try:
-            return cast(tuple[T, float], await future)
+            return cast(T, await future)
         except _NotLoaded as exc:
             self._give_up(f"a worker process could not load a task ({exc})")
             return self._here(func, args, kwargs)
@@ -242,11 +233,9 @@ class WorkerPool:
             if timer is not None:
                 timer.cancel()
 
-    def _here(
-        self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[T, float]:
+    def _here(self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         self._count("workers/in_process")
-        return func(*args, **kwargs), 0.0
+        return func(*args, **kwargs)
 
     def _expire(
         self, worker: _Worker, future: asyncio.Future[Any], func: Callable[..., Any]
@@ -403,13 +392,13 @@ class WorkerPool:
         try:
             while True:
                 (size,) = _HEADER.unpack(await stdout.readexactly(_HEADER.size))
-                task_id, ok, value, cpu = pickle.loads(await stdout.readexactly(size))
+                task_id, ok, value = pickle.loads(await stdout.readexactly(size))
                 self._failures = 0  # a worker finished a task: workers work
                 future = worker.pending.pop(task_id, None)
                 if future is None or future.done():
                     continue
                 if ok:
-                    future.set_result((value, cpu))
+                    future.set_result(value)
                 elif ok is None:
                     future.set_exception(_NotLoaded(value))
                 else:
@@ -497,7 +486,7 @@ def _portable(exc: BaseException) -> BaseException:
 def serve(tasks: IO[bytes], results: IO[bytes]) -> None:
     """The worker's loop: read a task, run it, write its result; return at end of input.
 
-    A reply is ``(task id, ok, value, CPU seconds)``: ``ok`` True for a result, False for the
+    A reply is ``(task id, ok, value)``: ``ok`` True for a result, False for the
     exception the task raised, None (with the error as text) for a task that could not be
     unpickled here."""
     while True:
@@ -508,7 +497,6 @@ def serve(tasks: IO[bytes], results: IO[bytes]) -> None:
         payload = tasks.read(size)
         if len(payload) < size:
             return
-        started = time.thread_time()
         ok: bool | None
         value: Any
         try:
@@ -522,8 +510,7 @@ def serve(tasks: IO[bytes], results: IO[bytes]) -> None:
                 ok, value = True, func(*args, **kwargs)
             except Exception as exc:
                 ok, value = False, _portable(exc)
-        cpu = time.thread_time() - started
-        reply = pickle.dumps((task_id, ok, value, cpu), pickle.HIGHEST_PROTOCOL)
+        reply = pickle.dumps((task_id, ok, value), pickle.HIGHEST_PROTOCOL)
         results.write(_HEADER.pack(len(reply)))
         results.write(reply)
         results.flush()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 MAX_NAME_BYTES = 255
@@ -82,5 +83,9 @@ def post_filename(title: str, disambiguator: str | None = None) -> str:
 
 def category_dirs(categories: Sequence[str]) -> PurePosixPath:
     """The folder a post of these categories lives in, relative to the archive root."""
-    parts = [post_filename(c).removesuffix(POST_SUFFIX) for c in categories]
-    return PurePosixPath(*parts)
+    return _category_dirs(tuple(categories))
+
+
+@lru_cache(maxsize=64)  # a crawl has a dozen channels, each with its categories
+def _category_dirs(categories: tuple[str, ...]) -> PurePosixPath:
+    return PurePosixPath(*(post_filename(c).removesuffix(POST_SUFFIX) for c in categories))

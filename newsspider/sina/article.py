@@ -307,18 +307,9 @@ def extract_body_html(sel: etree._Element) -> str | None:
     return _container_html(sel, "#artibody")
 
 
-def generic_body_html(sel: etree._Element) -> str | None:
-    """The page's main text as an HTML fragment, found by trafilatura; None when there is none.
-
-    Images and links are kept, comment sections dropped. A result with fewer than
-    :data:`MIN_GENERIC_CHARS` non-space characters counts as no body. Never raises and never
-    warns: any failure inside trafilatura gives None. ``sel`` is not modified.
-    """
-    return _generic_body(sel)[0]
-
-
 def _generic_body(sel: etree._Element) -> tuple[str | None, int, int]:
-    """:func:`generic_body_html`, with the non-space characters of the fragment's text and of
+    """The page's main text as an HTML fragment, found by trafilatura (None when there is
+    none), with the non-space characters of the fragment's text and of
     the text inside its links (0, 0 without a fragment)."""
     if _count_chars(_visible_text(sel)) < MIN_GENERIC_CHARS:
         return None, 0, 0
