@@ -86,7 +86,7 @@ def popen(command, log: Path):
 
 def start_writer(redis_url, archive: Path, logs: Path):
     logs.mkdir(parents=True, exist_ok=True)
-    common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
+    common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
     return popen(
         [
             sys.executable,
@@ -109,7 +109,7 @@ def distributed_run(
 ):
     """Start the writer (unless one is given), then the workers; wait for all. ``kill(workers)``
     is called once they are started (to kill some of them)."""
-    common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
+    common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
     writer = writer or start_writer(redis_url, archive, logs)
     procs = [
         popen(
@@ -382,9 +382,9 @@ def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_pa
     result = run_crawl(
         "http://127.0.0.1:9",
         tmp_path / "w",
-        NEWSSPIDER_DISTRIBUTED=1,
+        DISTRIBUTED_ENABLED=1,
         REDIS_URL=redis_server.url,
-        NEWSSPIDER_WRITER_WAIT=1,
+        DISTRIBUTED_WRITER_WAIT=1,
     )
     assert result.returncode == 1
     assert "No archive writer is running" in result.stderr
@@ -392,7 +392,7 @@ def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_pa
 
 def test_an_unreachable_redis_is_one_line_and_exit_1(tmp_path):
     url = f"redis://127.0.0.1:{free_port()}/0"
-    settings = ["-s", "NEWSSPIDER_DISTRIBUTED=1", "-s", f"REDIS_URL={url}"]
+    settings = ["-s", "DISTRIBUTED_ENABLED=1", "-s", f"REDIS_URL={url}"]
     archive = ["-s", f"ARCHIVE_DIR={tmp_path / 'a'}"]
     for command in (
         ["crawl", "sina_finance", *settings, *archive],
@@ -408,9 +408,9 @@ def test_an_unreachable_redis_is_one_line_and_exit_1(tmp_path):
 
 
 def test_distributed_mode_needs_redis_url(tmp_path):
-    result = run_crawl("http://127.0.0.1:9", tmp_path / "w", NEWSSPIDER_DISTRIBUTED=1)
+    result = run_crawl("http://127.0.0.1:9", tmp_path / "w", DISTRIBUTED_ENABLED=1)
     assert result.returncode == 2
-    assert "NEWSSPIDER_DISTRIBUTED needs REDIS_URL" in result.stderr
+    assert "DISTRIBUTED_ENABLED needs REDIS_URL" in result.stderr
 
 
 def test_nothing_about_redis_is_imported_by_default(mock_sina, tmp_path):

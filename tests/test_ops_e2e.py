@@ -358,7 +358,7 @@ def test_progress_and_summary_lines(tmp_path):
         result = run_crawl(
             server.base_url,
             tmp_path / "a",
-            PROGRESS_INTERVAL=0.05,
+            RUN_PROGRESS_INTERVAL=0.05,
             CONCURRENT_REQUESTS=1,
             DOWNLOAD_DELAY=0.02,
         )

@@ -33,7 +33,7 @@ class RedisItemQueuePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItemQueuePipeline:
-        if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        if not crawler.settings.getbool("DISTRIBUTED_ENABLED"):
             raise NotConfigured
         return cls(crawler)
 
@@ -58,7 +58,7 @@ class KnowledgePublisherPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KnowledgePublisherPipeline:
-        if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        if not crawler.settings.getbool("DISTRIBUTED_ENABLED"):
             raise NotConfigured
         return cls(crawler)
 
