@@ -1,10 +1,16 @@
-"""Settings that depend on other settings, applied once at start-up."""
+"""Settings that depend on other settings, applied once at start-up.
+
+:class:`newsspider.config.ConfigAddon` comes first in ``ADDONS``: these add-ons read the new
+setting names only.
+"""
 
 from __future__ import annotations
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
-from newsspider.config import parse_mirror
+from newsspider.config import SinaConfig
+from newsspider.distributed.config import SETTINGS as DISTRIBUTED_SETTINGS
+from newsspider.distributed.config import DistributedConfig, Role
 
 
 class PolitenessAddon:
@@ -15,7 +21,7 @@ class PolitenessAddon:
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
-        mirrored = bool(parse_mirror(settings.get("SINA_MIRROR")))
+        mirrored = bool(SinaConfig.from_settings(settings).mirror)
         self._default(settings, "AUTOTHROTTLE_ENABLED", not mirrored)
         if mirrored:
             self._default(settings, "DOWNLOAD_DELAY", 0)
@@ -27,7 +33,7 @@ class PolitenessAddon:
 
 
 class DistributedAddon:
-    """``NEWSSPIDER_DISTRIBUTED``: plug scrapy-redis in, by role.
+    """``DISTRIBUTED_ENABLED``: plug scrapy-redis in, by role (``DISTRIBUTED_ROLE``).
 
     * Workers (``scrapy crawl sina_finance``, ``sina_refresh``): scrapy-redis's scheduler and
       dupefilter on shared keys, the run coordinator, what is archived read from Redis, and
@@ -36,17 +42,20 @@ class DistributedAddon:
       (so ``ARCHIVE_*`` settings are the writer's alone: posts are made and written there),
       then the publisher of what is archived.
 
-    With the setting off, nothing changes and nothing about Redis is imported.
+    With the setting off, nothing changes and nothing about Redis is imported. The mode's own
+    settings (:data:`SETTINGS`) are checked with the core's before a crawl.
     """
 
+    SETTINGS = DISTRIBUTED_SETTINGS
+
     def update_settings(self, settings: BaseSettings) -> None:
-        if not settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        config = DistributedConfig.from_settings(settings)
+        if not config.enabled:
             return
-        prefix = str(settings.get("NEWSSPIDER_REDIS_PREFIX") or "newsspider")
         checks = [*settings.getlist("RUN_PREFLIGHT"), "newsspider.distributed.connection.preflight"]
         settings.set("RUN_PREFLIGHT", list(dict.fromkeys(checks)), "spider")
         pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-        if settings.get("NEWSSPIDER_ROLE") == "writer":
+        if config.role is Role.WRITER:
             pipelines["newsspider.distributed.pipelines.KnowledgePublisherPipeline"] = 900
             settings.set("ITEM_PIPELINES", pipelines, priority="spider")
             return
@@ -60,11 +69,10 @@ class DistributedAddon:
             "DUPEFILTER_CLASS", "newsspider.distributed.scheduler.RedisDupeFilter", "spider"
         )
         settings.set("SCHEDULER_PERSIST", True, "spider")
-        settings.set("SCHEDULER_QUEUE_KEY", f"{prefix}:requests", "spider")
-        settings.set("SCHEDULER_DUPEFILTER_KEY", f"{prefix}:dupefilter", "spider")
-        settings.set(
-            "NEWSSPIDER_KNOWLEDGE", "newsspider.distributed.knowledge.RedisKnowledge", "spider"
-        )
+        settings.set("SCHEDULER_QUEUE_KEY", config.keys.requests, "spider")
+        settings.set("SCHEDULER_DUPEFILTER_KEY", config.keys.dupefilter, "spider")
+        knowledge = "newsspider.distributed.knowledge.RedisKnowledge"
+        settings.set("ARCHIVE_KNOWLEDGE", knowledge, "spider")
         queue = {"newsspider.distributed.pipelines.RedisItemQueuePipeline": 800}
         settings.set("ITEM_PIPELINES", queue, "spider")
         extensions = dict(settings.getdict("EXTENSIONS"))

@@ -1,25 +1,45 @@
-"""Typed configuration, parsed once from Scrapy settings; bad values fail at start.
+"""Typed configuration: every newsspider setting parsed once, into one frozen dataclass per area.
 
-:data:`SETTINGS` names every newsspider setting with the parser that checks it;
-:func:`validate_settings` runs them all before a crawl starts, so the components that read a
-setting later (with ``getint``, ``getfloat``, ``getbool``…) only ever see usable values.
+* Each area has one prefix and one config: ``ARCHIVE_*`` (:class:`ArchiveConfig`), ``SINA_*``
+  (:class:`SinaConfig`), ``RUN_*`` (:class:`RunConfig`), ``REPORT_*`` (:class:`ReportConfig`),
+  ``WORKER_*`` (:class:`WorkerConfig`); :class:`Config` holds them all. The distributed mode's
+  ``DISTRIBUTED_*`` settings are its own (:mod:`newsspider.distributed.config`).
+* Every default is in ``newsspider/settings.py``, and only there. A setting the settings lack
+  altogether (a crawler built from a few settings, as a test builds one) has the value
+  ``settings.py`` gives it.
+* A crawl's :class:`Config` is parsed once, from its final settings, and components reach it with
+  :meth:`Config.of`: :class:`ConfigAddon`, first in ``ADDONS``, keeps it for the crawl.
+* Bad values fail at start: :func:`validate_settings`, which ``scrapy crawl`` runs before a crawl,
+  parses every setting (:data:`SETTINGS` and those the add-ons bring), so a component never meets
+  a value it cannot use.
+* Renamed settings (:data:`RENAMED`) keep working for one release: :class:`ConfigAddon` gives an
+  old name's value to its new name and logs one WARNING line for it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, Self, TypeVar, cast
 from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import load_object
 
+from newsspider import settings as defaults
 from newsspider.archive.body import BodyMode
 from newsspider.post import AuthorMode
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -27,18 +47,20 @@ class ConfigError(ValueError):
 
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
-# A parser takes a setting's name and its value (never None: an unset setting keeps the
-# default of the component that reads it) and returns the value as it will be used, or raises
-# ConfigError naming the setting, the value and what is valid.
-Parser = Callable[[str, object], object]
+# A parser takes a setting's name and its value (never None) and returns the value as it will be
+# used, or raises ConfigError naming the setting, the value and what is valid.
+Parser = Callable[[str, object], T]
 
 
 def _invalid(name: str, value: object, valid: str) -> ConfigError:
     return ConfigError(f"{name}={value!r} is not valid; use {valid}")
 
 
-def _choice(enum: type[E]) -> Callable[[str, object], E]:
+def choice(enum: type[E]) -> Callable[[str, object], E]:
+    """A parser of one of ``enum``'s values (any case)."""
+
     def parse(name: str, value: object) -> E:
         try:
             return enum(str(value).strip().lower())
@@ -54,19 +76,31 @@ _TRUE = frozenset({"1", "True", "true"})
 _FALSE = frozenset({"0", "False", "false"})
 
 
-def parse_import_paths(name: str, value: object) -> list[str]:
+def _is_import_path(path: str) -> bool:
+    return "." in path and all(part.isidentifier() for part in path.split("."))
+
+
+def parse_import_paths(name: str, value: object) -> tuple[str, ...]:
     """A list of dotted import paths (``package.module.name``), as a list or comma-separated."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         raise ConfigError(f"{name}={value!r} is not valid; use a list of import paths")
-    paths = [str(item).strip() for item in items if str(item).strip()]
+    paths = tuple(str(item).strip() for item in items if str(item).strip())
     for path in paths:
-        if not all(part.isidentifier() for part in path.split(".")) or "." not in path:
+        if not _is_import_path(path):
             raise ConfigError(
                 f"{name}={value!r} is not valid; use import paths like package.module.check "
                 f"({path!r} is not one)"
             )
     return paths
+
+
+def parse_import_path(name: str, value: object) -> str:
+    """One dotted import path (``package.module.Class``)."""
+    path = str(value).strip()
+    if not _is_import_path(path):
+        raise _invalid(name, value, "an import path like package.module.Class")
+    return path
 
 
 def parse_bool(name: str, value: object) -> bool:
@@ -106,7 +140,7 @@ def whole_number(minimum: int) -> Callable[[str, object], int]:
     def parse(name: str, value: object) -> int:
         number = _whole(value)
         if number is None or number < minimum:
-            raise _invalid(name, value, f"a whole number, {minimum} or more")
+            raise _invalid(name, value, f"a whole number from {minimum}")
         return number
 
     return parse
@@ -129,7 +163,7 @@ def parse_ratio(name: str, value: object) -> float:
     """A share of a whole: a number from 0 to 1."""
     number = _number(value)
     if number is None or not 0 <= number <= 1:
-        raise _invalid(name, value, "a number from 0 to 1")
+        raise _invalid(name, value, "a share from 0 to 1")
     return number
 
 
@@ -191,91 +225,8 @@ def _parse_worker_processes(name: str, value: object) -> int | None:
         return None
     number = _whole(value)
     if number is None or number < 0:
-        raise _invalid(name, value, "auto or a whole number, 0 or more")
+        raise _invalid(name, value, "auto or a whole number from 0")
     return number
-
-
-def worker_processes(settings: BaseSettings, auto_max: int) -> int:
-    """``WORKER_PROCESSES``: a number from 0, or ``auto``: none on one CPU, else one per CPU,
-    at most ``auto_max``. (One per CPU rather than per CPU beyond the engine's: a worker waiting
-    for a post's fsync leaves its CPU to the other.)"""
-    number = _parse_worker_processes("WORKER_PROCESSES", settings.get("WORKER_PROCESSES", "auto"))
-    if number is not None:
-        return number
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 0 if (cpus or 1) <= 1 else min(auto_max, cpus or 1)
-
-
-# Every setting newsspider reads, with its parser. The tests check this table against the
-# README's settings tables and settings.py, so a new setting cannot go unchecked.
-SETTINGS: tuple[tuple[str, Parser], ...] = (
-    ("ARCHIVE_DIR", parse_archive_dir),
-    ("ARCHIVE_BODY", _choice(BodyMode)),
-    ("ARCHIVE_AUTHOR", _choice(AuthorMode)),
-    ("ARCHIVE_FSYNC", parse_bool),
-    ("ARCHIVE_LOCK_WAIT", seconds()),
-    ("ARCHIVE_INDEX_BATCH", whole_number(1)),
-    ("ARCHIVE_INDEX_BATCH_SECONDS", seconds()),
-    ("ARCHIVE_WRITES", parse_bool),
-    ("SINA_CATCHUP_PAGES", whole_number(1)),
-    ("SINA_MIRROR", _parse_mirror_setting),
-    ("SINA_REACHABILITY_ENABLED", parse_bool),
-    ("PROGRESS_INTERVAL", seconds()),
-    ("PROGRESS_ENABLED", parse_bool),
-    ("RUN_MAX_ERRORS", whole_number(0)),
-    ("RUN_MAX_ERROR_RATIO", parse_ratio),
-    ("RUN_MAX_FALLBACK_RATIO", parse_ratio),
-    ("RUN_FALLBACK_MIN_PAGES", whole_number(1)),
-    ("RUN_PREFLIGHT", parse_import_paths),
-    ("REPORT_ENABLED", parse_bool),
-    ("REPORT_DIR", parse_optional_path),
-    ("REPORT_KEEP", whole_number(0)),
-    ("WORKER_PROCESSES", _parse_worker_processes),
-    ("WORKER_TASK_TIMEOUT", seconds()),
-    ("CONCURRENT_ITEMS", whole_number(1)),
-    ("NEWSSPIDER_DISTRIBUTED", parse_bool),
-    ("REDIS_URL", parse_redis_url),
-    ("NEWSSPIDER_REDIS_PREFIX", parse_non_empty),
-    ("NEWSSPIDER_WRITER_WAIT", seconds()),
-    ("NEWSSPIDER_WRITER_IDLE", seconds()),
-    ("NEWSSPIDER_HEARTBEAT", seconds(positive=True)),
-    ("NEWSSPIDER_WORKER_TIMEOUT", seconds(positive=True)),
-)
-
-
-def validate_settings(settings: BaseSettings) -> None:
-    """Raise ``ConfigError`` for the first setting of :data:`SETTINGS` that is unusable.
-    Unset settings (None) are left to their readers' defaults, except ``ARCHIVE_DIR``, which
-    must be set. (What a combination of settings needs is an add-on's ``RUN_PREFLIGHT``.)"""
-    for name, parse in SETTINGS:
-        value = settings.get(name)
-        if value is not None or name == "ARCHIVE_DIR":
-            parse(name, "" if value is None else value)
-
-
-@dataclass(frozen=True)
-class ArchiveConfig:
-    """``ARCHIVE_*`` settings."""
-
-    root: Path
-    body: BodyMode
-    author: AuthorMode
-    fsync: bool
-    lock_wait: float
-
-    @classmethod
-    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
-        def value(name: str, default: object) -> object:
-            found = settings.get(name)
-            return default if found is None else found
-
-        return cls(
-            root=parse_archive_dir("ARCHIVE_DIR", value("ARCHIVE_DIR", "")),
-            body=_choice(BodyMode)("ARCHIVE_BODY", value("ARCHIVE_BODY", "")),
-            author=_choice(AuthorMode)("ARCHIVE_AUTHOR", value("ARCHIVE_AUTHOR", "")),
-            fsync=parse_bool("ARCHIVE_FSYNC", value("ARCHIVE_FSYNC", True)),
-            lock_wait=seconds()("ARCHIVE_LOCK_WAIT", value("ARCHIVE_LOCK_WAIT", 0)),
-        )
 
 
 def positive_int(name: str, value: object, *, maximum: int | None = None) -> int:
@@ -288,3 +239,348 @@ def positive_int(name: str, value: object, *, maximum: int | None = None) -> int
         upper = f" to {maximum}" if maximum is not None else " or more"
         raise ConfigError(f"-a {name}={value!s} is not valid; use a whole number from 1{upper}")
     return number
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One setting: its name and the parser of its value."""
+
+    name: str
+    parse: Parser[T]
+
+    def read(self, settings: BaseSettings) -> T:
+        """The setting's value in ``settings``, parsed; :class:`ConfigError` for a value
+        newsspider cannot use. Settings that lack it altogether give the value in
+        ``newsspider/settings.py``, its one default."""
+        value = settings.get(self.name)
+        if value is None:
+            value = getattr(defaults, self.name)
+        return self.parse(self.name, value)
+
+
+_ARCHIVE_DIR = Setting("ARCHIVE_DIR", parse_archive_dir)
+_ARCHIVE_BODY = Setting("ARCHIVE_BODY", choice(BodyMode))
+_ARCHIVE_AUTHOR = Setting("ARCHIVE_AUTHOR", choice(AuthorMode))
+_ARCHIVE_FSYNC = Setting("ARCHIVE_FSYNC", parse_bool)
+_ARCHIVE_LOCK_WAIT = Setting("ARCHIVE_LOCK_WAIT", seconds())
+_ARCHIVE_INDEX_BATCH = Setting("ARCHIVE_INDEX_BATCH", whole_number(1))
+_ARCHIVE_INDEX_BATCH_SECONDS = Setting("ARCHIVE_INDEX_BATCH_SECONDS", seconds())
+_ARCHIVE_WRITES = Setting("ARCHIVE_WRITES", parse_bool)
+_ARCHIVE_KNOWLEDGE = Setting("ARCHIVE_KNOWLEDGE", parse_import_path)
+_SINA_MIRROR = Setting("SINA_MIRROR", _parse_mirror_setting)
+_SINA_MIRROR_INNER_HANDLER = Setting("SINA_MIRROR_INNER_HANDLER", parse_import_path)
+_SINA_CATCHUP_PAGES = Setting("SINA_CATCHUP_PAGES", whole_number(1))
+_SINA_REACHABILITY_ENABLED = Setting("SINA_REACHABILITY_ENABLED", parse_bool)
+_RUN_PROGRESS_ENABLED = Setting("RUN_PROGRESS_ENABLED", parse_bool)
+_RUN_PROGRESS_INTERVAL = Setting("RUN_PROGRESS_INTERVAL", seconds())
+_RUN_MAX_ERRORS = Setting("RUN_MAX_ERRORS", whole_number(0))
+_RUN_MAX_ERROR_RATIO = Setting("RUN_MAX_ERROR_RATIO", parse_ratio)
+_RUN_MAX_FALLBACK_RATIO = Setting("RUN_MAX_FALLBACK_RATIO", parse_ratio)
+# 0 is allowed and means what 1 does: drift is judged on at least one page.
+_RUN_FALLBACK_MIN_PAGES = Setting("RUN_FALLBACK_MIN_PAGES", whole_number(0))
+_RUN_PREFLIGHT = Setting("RUN_PREFLIGHT", parse_import_paths)
+_REPORT_ENABLED = Setting("REPORT_ENABLED", parse_bool)
+_REPORT_DIR = Setting("REPORT_DIR", parse_optional_path)
+_REPORT_KEEP = Setting("REPORT_KEEP", whole_number(0))
+_WORKER_PROCESSES = Setting("WORKER_PROCESSES", _parse_worker_processes)
+_WORKER_TASK_TIMEOUT = Setting("WORKER_TASK_TIMEOUT", seconds())
+# Scrapy's own, with a value of newsspider's (settings.py says why).
+_CONCURRENT_ITEMS = Setting("CONCURRENT_ITEMS", whole_number(1))
+
+SETTINGS: Final[tuple[Setting[Any], ...]] = (
+    _ARCHIVE_DIR,
+    _ARCHIVE_BODY,
+    _ARCHIVE_AUTHOR,
+    _ARCHIVE_FSYNC,
+    _ARCHIVE_LOCK_WAIT,
+    _ARCHIVE_INDEX_BATCH,
+    _ARCHIVE_INDEX_BATCH_SECONDS,
+    _ARCHIVE_WRITES,
+    _ARCHIVE_KNOWLEDGE,
+    _SINA_MIRROR,
+    _SINA_MIRROR_INNER_HANDLER,
+    _SINA_CATCHUP_PAGES,
+    _SINA_REACHABILITY_ENABLED,
+    _RUN_PROGRESS_ENABLED,
+    _RUN_PROGRESS_INTERVAL,
+    _RUN_MAX_ERRORS,
+    _RUN_MAX_ERROR_RATIO,
+    _RUN_MAX_FALLBACK_RATIO,
+    _RUN_FALLBACK_MIN_PAGES,
+    _RUN_PREFLIGHT,
+    _REPORT_ENABLED,
+    _REPORT_DIR,
+    _REPORT_KEEP,
+    _WORKER_PROCESSES,
+    _WORKER_TASK_TIMEOUT,
+    _CONCURRENT_ITEMS,
+)
+"""The core's settings. The tests check this table, with the add-ons' own, against the README's
+settings tables and ``settings.py``, so a new setting cannot go unchecked."""
+
+RENAMED: Final[dict[str, str]] = {
+    "PROGRESS_ENABLED": "RUN_PROGRESS_ENABLED",
+    "PROGRESS_INTERVAL": "RUN_PROGRESS_INTERVAL",
+    "NEWSSPIDER_KNOWLEDGE": "ARCHIVE_KNOWLEDGE",
+    "NEWSSPIDER_DISTRIBUTED": "DISTRIBUTED_ENABLED",
+    "NEWSSPIDER_REDIS_PREFIX": "DISTRIBUTED_REDIS_PREFIX",
+    "NEWSSPIDER_WRITER_WAIT": "DISTRIBUTED_WRITER_WAIT",
+    "NEWSSPIDER_WRITER_IDLE": "DISTRIBUTED_WRITER_IDLE",
+    "NEWSSPIDER_HEARTBEAT": "DISTRIBUTED_HEARTBEAT",
+    "NEWSSPIDER_WORKER_TIMEOUT": "DISTRIBUTED_WORKER_TIMEOUT",
+    "NEWSSPIDER_ROLE": "DISTRIBUTED_ROLE",
+}
+"""Old setting names, working until the next release, and their new names."""
+
+
+def known_settings(settings: BaseSettings) -> tuple[Setting[Any], ...]:
+    """Every setting newsspider reads under ``settings``: :data:`SETTINGS`, and those of each
+    add-on in ``ADDONS`` that brings its own (as the add-on class's ``SETTINGS``)."""
+    rows = list(SETTINGS)
+    for path in build_component_list(settings["ADDONS"] or {}):
+        rows += getattr(load_object(path), "SETTINGS", ())
+    return tuple(rows)
+
+
+def validate_settings(settings: BaseSettings) -> None:
+    """Raise ``ConfigError`` for the first setting newsspider cannot use, among
+    :func:`known_settings` and the old names of :data:`RENAMED` given (checked as their new
+    names are, and named as given). (What a combination of settings needs is an add-on's
+    ``RUN_PREFLIGHT``.)"""
+    rows = {row.name: row for row in known_settings(settings)}
+    for old, new in RENAMED.items():
+        value = settings.get(old)
+        if value is not None and new in rows:
+            rows[new].parse(old, value)
+    for row in rows.values():
+        row.read(settings)
+
+
+def rename_deprecated(settings: BaseSettings) -> list[str]:
+    """Give each old name of :data:`RENAMED` that ``settings`` hold its value to its new name,
+    at the old name's priority; returns one line per old name given, for the log.
+
+    The new name keeps its own value when it was given too, at the same priority or a higher
+    one. At the same priority, a new name that holds newsspider's default does not count as
+    given: a project's ``settings.py`` that imports newsspider's and sets an old name means the
+    old name."""
+    lines = []
+    for old, new in RENAMED.items():
+        value = settings.get(old)
+        if value is None:
+            continue
+        priority = settings.getpriority(old) or 0
+        new_priority = settings.getpriority(new)
+        kept = new_priority is not None and (
+            new_priority > priority
+            or (new_priority == priority and settings.get(new) != getattr(defaults, new))
+        )
+        line = f"{old} is deprecated; use {new} (the old name works until the next release"
+        if kept:
+            lines.append(f"{line}; {new} is given too, and wins)")
+        else:
+            settings.set(new, value, priority=priority)
+            lines.append(f"{line})")
+    return lines
+
+
+# --- the configuration of each area ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """``ARCHIVE_*``: where the archive is and how posts are written into it."""
+
+    root: Path
+    body: BodyMode
+    author: AuthorMode
+    fsync: bool
+    lock_wait: float
+    index_batch: int
+    index_batch_seconds: float
+    writes: bool
+    knowledge: str
+    """The import path of what the spiders ask about what is archived (``for_crawler``)."""
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
+        return cls(
+            root=_ARCHIVE_DIR.read(settings),
+            body=_ARCHIVE_BODY.read(settings),
+            author=_ARCHIVE_AUTHOR.read(settings),
+            fsync=_ARCHIVE_FSYNC.read(settings),
+            lock_wait=_ARCHIVE_LOCK_WAIT.read(settings),
+            index_batch=_ARCHIVE_INDEX_BATCH.read(settings),
+            index_batch_seconds=_ARCHIVE_INDEX_BATCH_SECONDS.read(settings),
+            writes=_ARCHIVE_WRITES.read(settings),
+            knowledge=_ARCHIVE_KNOWLEDGE.read(settings),
+        )
+
+
+@dataclass(frozen=True)
+class SinaConfig:
+    """``SINA_*``: how Sina is reached and read."""
+
+    mirror: str
+    """The mirror's base URL, or ``''`` to fetch Sina itself."""
+    mirror_inner_handler: str
+    catchup_pages: int
+    reachability_enabled: bool
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> SinaConfig:
+        return cls(
+            mirror=_SINA_MIRROR.read(settings),
+            mirror_inner_handler=_SINA_MIRROR_INNER_HANDLER.read(settings),
+            catchup_pages=_SINA_CATCHUP_PAGES.read(settings),
+            reachability_enabled=_SINA_REACHABILITY_ENABLED.read(settings),
+        )
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """``RUN_*``: the run's progress lines, what fails it, and what it checks before it starts."""
+
+    progress_enabled: bool
+    progress_interval: float
+    max_errors: int
+    max_error_ratio: float
+    max_fallback_ratio: float
+    fallback_min_pages: int
+    preflight: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> RunConfig:
+        return cls(
+            progress_enabled=_RUN_PROGRESS_ENABLED.read(settings),
+            progress_interval=_RUN_PROGRESS_INTERVAL.read(settings),
+            max_errors=_RUN_MAX_ERRORS.read(settings),
+            max_error_ratio=_RUN_MAX_ERROR_RATIO.read(settings),
+            max_fallback_ratio=_RUN_MAX_FALLBACK_RATIO.read(settings),
+            fallback_min_pages=_RUN_FALLBACK_MIN_PAGES.read(settings),
+            preflight=_RUN_PREFLIGHT.read(settings),
+        )
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """``REPORT_*``: the JSON report of each run."""
+
+    enabled: bool
+    folder: Path | None
+    """None: the archive's own (``ARCHIVE_DIR/.newsspider/runs``)."""
+    keep: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ReportConfig:
+        return cls(
+            enabled=_REPORT_ENABLED.read(settings),
+            folder=_REPORT_DIR.read(settings),
+            keep=_REPORT_KEEP.read(settings),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """``WORKER_*``: the processes that parse pages, render bodies and write posts."""
+
+    processes: int | None
+    """None for ``auto`` (see :meth:`process_count`)."""
+    task_timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> WorkerConfig:
+        return cls(
+            processes=_WORKER_PROCESSES.read(settings),
+            task_timeout=_WORKER_TASK_TIMEOUT.read(settings),
+        )
+
+    def process_count(self, auto_max: int) -> int:
+        """The processes to start: the number given, or for ``auto`` none on one CPU, else one
+        per CPU, at most ``auto_max``. (One per CPU rather than per CPU beyond the engine's: a
+        worker waiting for a post's fsync leaves its CPU to the other.)"""
+        if self.processes is not None:
+            return self.processes
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return 0 if (cpus or 1) <= 1 else min(auto_max, cpus or 1)
+
+
+class _FromSettings(Protocol):
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Self: ...
+
+
+C = TypeVar("C", bound=_FromSettings)
+
+
+def config_of(crawler: Crawler, cls: type[C]) -> C:
+    """The crawl's configuration of type ``cls`` (a class with ``from_settings``), parsed once
+    from the crawl's settings and kept by its :class:`ConfigAddon`. A crawler without that
+    add-on (one built from a few settings, in a test) gets one parsed for the call."""
+    holder = crawler.get_addon(ConfigAddon)
+    if holder is None:
+        return cls.from_settings(crawler.settings)
+    return holder.parsed(cls)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The crawl's newsspider settings, every area parsed once (see the module docstring)."""
+
+    archive: ArchiveConfig
+    sina: SinaConfig
+    run: RunConfig
+    report: ReportConfig
+    worker: WorkerConfig
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Config:
+        return cls(
+            archive=ArchiveConfig.from_settings(settings),
+            sina=SinaConfig.from_settings(settings),
+            run=RunConfig.from_settings(settings),
+            report=ReportConfig.from_settings(settings),
+            worker=WorkerConfig.from_settings(settings),
+        )
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Config:
+        """The crawl's configuration (:func:`config_of`)."""
+        return config_of(crawler, cls)
+
+
+class ConfigAddon:
+    """newsspider's settings, as the first add-on in ``ADDONS``.
+
+    * ``update_settings`` gives each old setting name given (:data:`RENAMED`) its new name's
+      place, before any other add-on or component reads it, and logs one WARNING line for each.
+      Built without a crawler (the crawl command's look at a run's settings before it starts,
+      ``run_settings``), it renames without a word: the crawl's own add-on says it, once.
+    * The instance Scrapy builds for a crawl keeps the crawl's configurations
+      (:func:`config_of`), each parsed the first time a component asks for it: after every
+      add-on has had its say.
+    """
+
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self.crawler = crawler
+        self._parsed: dict[type[Any], Any] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConfigAddon:
+        return cls(crawler)
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        for line in rename_deprecated(settings):
+            if self.crawler is not None:
+                logger.warning("%s", line, extra={"crawler": self.crawler})
+
+    def parsed(self, cls: type[C]) -> C:
+        """The crawl's ``cls`` configuration, parsed on first use."""
+        if self.crawler is None:
+            raise RuntimeError("ConfigAddon holds a crawl's configuration only when built for it")
+        if cls not in self._parsed:
+            self._parsed[cls] = cls.from_settings(self.crawler.settings)
+        return cast(C, self._parsed[cls])

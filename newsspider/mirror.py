@@ -20,7 +20,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import CancelledError
 
-from newsspider.config import parse_mirror
+from newsspider.config import Config
 from newsspider.failures import OffSiteRequest, ResponseTooLarge
 from newsspider.sina.urls import NotSinaUrl, from_mirror, sina_url, to_mirror
 
@@ -29,14 +29,12 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-DEFAULT_INNER_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
-
 
 class MirrorDownloadHandler(BaseDownloadHandler):
     """HTTP(S) download handler for Sina hosts only, served from ``SINA_MIRROR`` when it is set.
 
-    Requests go to the inner handler (``SINA_MIRROR_INNER_HANDLER``, Scrapy's HTTP/1.1 handler
-    by default). A request for any other host fails with ``OffSiteRequest``; a download over
+    Requests go to the inner handler, ``SINA_MIRROR_INNER_HANDLER`` (Scrapy's HTTP/1.1 handler
+    unless set). A request for any other host fails with ``OffSiteRequest``; a download over
     ``DOWNLOAD_MAXSIZE`` fails with ``ResponseTooLarge``, with or without a Content-Length.
     Stats: ``sina/mirror/requests``, ``sina/refused/off_site``.
     """
@@ -45,10 +43,9 @@ class MirrorDownloadHandler(BaseDownloadHandler):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.mirror = parse_mirror(crawler.settings.get("SINA_MIRROR"))
-        inner_cls = load_object(
-            crawler.settings.get("SINA_MIRROR_INNER_HANDLER") or DEFAULT_INNER_HANDLER
-        )
+        config = Config.of(crawler).sina
+        self.mirror = config.mirror
+        inner_cls = load_object(config.mirror_inner_handler)
         self._inner: Any = build_from_crawler(inner_cls, crawler)
         self._maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 

@@ -5,6 +5,10 @@ SPIDER_MODULES = ["newsspider.spiders", "newsspider.distributed.writer"]
 NEWSPIDER_MODULE = "newsspider.spiders"
 COMMANDS_MODULE = "newsspider.commands"
 
+# Every newsspider setting has its one default here; newsspider/config.py parses them (README,
+# "Settings", says what each means). Each area has its prefix: ARCHIVE_, SINA_, RUN_, REPORT_,
+# WORKER_ and, for the distributed mode, DISTRIBUTED_.
+
 # --- Archive -----------------------------------------------------------------------------------
 ARCHIVE_DIR = "output"  # the archive root; posts go to ARCHIVE_DIR/金融/新浪财经/<channel>/
 ARCHIVE_BODY = "clean"  # clean | verbatim (byte for byte what the older pipeline wrote)
@@ -14,22 +18,33 @@ ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop
 ARCHIVE_INDEX_BATCH = 100  # index rows per SQLite transaction ...
 ARCHIVE_INDEX_BATCH_SECONDS = 2.0  # ... or seconds, whichever comes first
 ARCHIVE_WRITES = True  # this process writes the archive and takes its lock (add-ons may say not)
+# What the spiders ask about what is archived: the crawl's own index (the distributed add-on
+# puts the index its writer publishes in its place).
+ARCHIVE_KNOWLEDGE = "newsspider.extensions.archive.CrawlArchive"
+
+# --- Worker processes ----------------------------------------------------------------------------
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
 WORKER_TASK_TIMEOUT = 60  # seconds a worker may spend on one task before it is killed (0: no limit)
-PROGRESS_ENABLED = True  # progress lines and the summary line
-PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
+
+# --- The run: progress lines, what fails it, what it checks first -------------------------------
+RUN_PROGRESS_ENABLED = True  # progress lines and the summary line
+RUN_PROGRESS_INTERVAL = 60  # seconds between progress lines (0: none); a summary line at the end
 RUN_MAX_ERRORS = 50  # more failed requests than this ...
 RUN_MAX_ERROR_RATIO = 0.5  # ... or this share of all requests: the run fails (exit 1)
 # RUN_MAX_ERROR_RATIO = 1 with a large RUN_MAX_ERRORS switches the threshold off.
 RUN_MAX_FALLBACK_RATIO = 0.2  # more pages than this share on meta/generic: the run fails (exit 1)
 RUN_FALLBACK_MIN_PAGES = 10  # ... once the run read at least this many pages
 RUN_PREFLIGHT: list[str] = []  # checks (import paths) a run must pass before it starts
+
+# --- The run report ------------------------------------------------------------------------------
 REPORT_ENABLED = True  # a JSON report of each run ...
 REPORT_DIR = ""  # ... in this folder; empty means ARCHIVE_DIR/.newsspider/runs
 REPORT_KEEP = 100  # reports kept in REPORT_DIR, the newest; 0 keeps every one
 
 # --- Sina ----------------------------------------------------------------------------------------
 SINA_MIRROR = ""  # e.g. http://127.0.0.1:8000: fetch https://HOST/PATH from MIRROR/HOST/PATH
+# The download handler that fetches for newsspider's (which only lets Sina's hosts through).
+SINA_MIRROR_INNER_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 SINA_REACHABILITY_ENABLED = True
 SINA_CATCHUP_PAGES = 20  # without -a pages/since: read at most this many pages to catch up
 
@@ -59,18 +74,22 @@ DOWNLOAD_HANDLERS = {
     "https": "newsspider.mirror.MirrorDownloadHandler",
 }
 ADDONS = {
+    # First: gives deprecated setting names' values to their new names, and holds the crawl's
+    # configuration once every add-on has had its say.
+    "newsspider.config.ConfigAddon": 0,
     "newsspider.addons.PolitenessAddon": 100,
     "newsspider.addons.DistributedAddon": 200,
 }
 
-# --- Distributed mode (scrapy-redis); off unless NEWSSPIDER_DISTRIBUTED is set -----------------
-NEWSSPIDER_DISTRIBUTED = False  # workers share a Redis queue; one sina_writer writes
-# REDIS_URL = "redis://localhost:6379/0"  # scrapy-redis's setting; needed when distributed
-NEWSSPIDER_REDIS_PREFIX = "newsspider"  # Redis keys of this archive's crawls
-NEWSSPIDER_WRITER_WAIT = 60  # seconds a worker waits for the writer to be up
-NEWSSPIDER_WRITER_IDLE = 60  # seconds the writer waits for a run to begin
-NEWSSPIDER_HEARTBEAT = 1  # seconds between a worker's heartbeats ...
-NEWSSPIDER_WORKER_TIMEOUT = 5  # ... and how long a silent worker counts as alive
+# --- Distributed mode (scrapy-redis); off unless DISTRIBUTED_ENABLED is set ------------------
+DISTRIBUTED_ENABLED = False  # workers share a Redis queue; one sina_writer writes
+REDIS_URL = ""  # scrapy-redis's setting: the Redis they share; needed when distributed
+DISTRIBUTED_REDIS_PREFIX = "newsspider"  # Redis keys of this archive's crawls
+DISTRIBUTED_WRITER_WAIT = 60  # seconds a worker waits for the writer to be up
+DISTRIBUTED_WRITER_IDLE = 60  # seconds the writer waits for a run to begin
+DISTRIBUTED_HEARTBEAT = 1  # seconds between a worker's heartbeats ...
+DISTRIBUTED_WORKER_TIMEOUT = 5  # ... and how long a silent worker counts as alive
+DISTRIBUTED_ROLE = "worker"  # worker | writer (the sina_writer spider sets it for itself)
 LOG_FORMATTER = "newsspider.logformatter.NewsLogFormatter"
 
 # --- Politeness (real Sina hosts) ---------------------------------------------------------

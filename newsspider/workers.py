@@ -171,13 +171,10 @@ class WorkerPool:
         # Imported here: a worker process imports this module and needs neither.
         from scrapy import signals
 
-        from newsspider.config import worker_processes
+        from newsspider.config import Config
 
-        pool = cls(
-            worker_processes(crawler.settings, AUTO_MAX),
-            crawler.stats,
-            task_timeout=crawler.settings.getfloat("WORKER_TASK_TIMEOUT"),
-        )
+        config = Config.of(crawler).worker
+        pool = cls(config.process_count(AUTO_MAX), crawler.stats, task_timeout=config.task_timeout)
         crawler.signals.connect(pool.close, signal=signals.spider_closed)
         return pool
 

@@ -86,7 +86,7 @@ def popen(command, log: Path):
 
 def start_writer(redis_url, archive: Path, logs: Path):
     logs.mkdir(parents=True, exist_ok=True)
-    common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
+    common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
     return popen(
         [
             sys.executable,
@@ -109,7 +109,7 @@ def distributed_run(
 ):
     """Start the writer (unless one is given), then the workers; wait for all. ``kill(workers)``
     is called once they are started (to kill some of them)."""
-    common = {"NEWSSPIDER_DISTRIBUTED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
+    common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis_url, "LOG_LEVEL": "INFO"}
     writer = writer or start_writer(redis_url, archive, logs)
     procs = [
         popen(
@@ -378,21 +378,36 @@ def test_a_run_left_by_killed_workers_is_not_the_one_the_writer_waits_for(
     assert len(posts_under(archive)) == SLOW_ARTICLES
 
 
-def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_path):
-    result = run_crawl(
-        "http://127.0.0.1:9",
-        tmp_path / "w",
-        NEWSSPIDER_DISTRIBUTED=1,
-        REDIS_URL=redis_server.url,
-        NEWSSPIDER_WRITER_WAIT=1,
+# The old names work for one release, as the new ones do, with one deprecation line each.
+OLD_NAMES = {
+    "DISTRIBUTED_ENABLED": "NEWSSPIDER_DISTRIBUTED",
+    "DISTRIBUTED_WRITER_WAIT": "NEWSSPIDER_WRITER_WAIT",
+    "DISTRIBUTED_REDIS_PREFIX": "NEWSSPIDER_REDIS_PREFIX",
+}
+
+
+@pytest.mark.parametrize("old_names", [False, True])
+def test_workers_without_a_writer_stop_with_a_clear_message(redis_server, tmp_path, old_names):
+    given: dict[str, object] = dict(
+        zip(OLD_NAMES, [1, 1, "a2"], strict=True)  # on, wait 1 s, prefix a2
     )
+    if old_names:
+        given = {OLD_NAMES[name]: value for name, value in given.items()}
+    result = run_crawl("http://127.0.0.1:9", tmp_path / "w", REDIS_URL=redis_server.url, **given)
     assert result.returncode == 1
-    assert "No archive writer is running" in result.stderr
+    assert "No archive writer is running for a2;" in result.stderr
+    deprecated = [line for line in result.stderr.splitlines() if "is deprecated" in line]
+    expected = [
+        f"WARNING: {old} is deprecated; use {new} (the old name works until the next release)"
+        for new, old in OLD_NAMES.items()
+    ]
+    logged = sorted(line.partition("] ")[2] for line in deprecated)
+    assert logged == (sorted(expected) if old_names else [])
 
 
 def test_an_unreachable_redis_is_one_line_and_exit_1(tmp_path):
     url = f"redis://127.0.0.1:{free_port()}/0"
-    settings = ["-s", "NEWSSPIDER_DISTRIBUTED=1", "-s", f"REDIS_URL={url}"]
+    settings = ["-s", "DISTRIBUTED_ENABLED=1", "-s", f"REDIS_URL={url}"]
     archive = ["-s", f"ARCHIVE_DIR={tmp_path / 'a'}"]
     for command in (
         ["crawl", "sina_finance", *settings, *archive],
@@ -408,9 +423,9 @@ def test_an_unreachable_redis_is_one_line_and_exit_1(tmp_path):
 
 
 def test_distributed_mode_needs_redis_url(tmp_path):
-    result = run_crawl("http://127.0.0.1:9", tmp_path / "w", NEWSSPIDER_DISTRIBUTED=1)
+    result = run_crawl("http://127.0.0.1:9", tmp_path / "w", DISTRIBUTED_ENABLED=1)
     assert result.returncode == 2
-    assert "NEWSSPIDER_DISTRIBUTED needs REDIS_URL" in result.stderr
+    assert "DISTRIBUTED_ENABLED needs REDIS_URL" in result.stderr
 
 
 def test_nothing_about_redis_is_imported_by_default(mock_sina, tmp_path):

@@ -82,14 +82,6 @@ def test_bad_settings_are_refused(settings, message):
         DriftConfig.from_settings(get_crawler(settings_dict=settings).settings)
 
 
-def test_settings_have_their_defaults():
-    from newsspider import settings
-
-    assert DriftConfig() == DriftConfig(
-        settings.RUN_MAX_FALLBACK_RATIO, settings.RUN_FALLBACK_MIN_PAGES
-    )
-
-
 def _read(ext, golden, html=None, url=None):
     """What the normalization pipeline tells the extension of one page it read."""
     built = build_post(fetched(golden, html, url=url), CLEAN)

@@ -353,18 +353,29 @@ def test_too_many_errors_fail_the_run(tmp_path):
     assert result.stats["archive/new"] == 1
 
 
-def test_progress_and_summary_lines(tmp_path):
+# The old name works for one release, as the new one does, with one deprecation line.
+@pytest.mark.parametrize("interval", ["RUN_PROGRESS_INTERVAL", "PROGRESS_INTERVAL"])
+def test_progress_and_summary_lines(tmp_path, interval):
     with MockSina() as server:
         server.set_roll(155, 1686, serve_items(server, range(30)))
         result = run_crawl(
             server.base_url,
             tmp_path / "a",
-            PROGRESS_INTERVAL=0.05,
             CONCURRENT_REQUESTS=1,
             DOWNLOAD_DELAY=0.02,
+            **{interval: 0.05},
         )
     assert result.returncode == 0
     assert "Progress: roll pages 1" in result.stderr
+    deprecated = [line for line in result.stderr.splitlines() if "is deprecated" in line]
+    if interval == "PROGRESS_INTERVAL":
+        assert len(deprecated) == 1, result.stderr[-3000:]
+        assert deprecated[0].endswith(
+            "WARNING: PROGRESS_INTERVAL is deprecated; use RUN_PROGRESS_INTERVAL "
+            "(the old name works until the next release)"
+        )
+    else:
+        assert deprecated == []
     summary = [
         line for line in result.stderr.splitlines() if "Summary (sina_finance, finished)" in line
     ]

@@ -11,6 +11,7 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
+from newsspider import settings as project_settings
 from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.lock import ArchiveLockedError
@@ -35,15 +36,19 @@ from utils.steps import completed
 OTHER_ID = "lasorkf0000000"
 
 
+# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
+PROJECT = {
+    name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
+}
+
+
 def make_crawler(tmp_path, **settings):
     merged = {
+        **PROJECT,
         "ARCHIVE_DIR": str(tmp_path),
         "ARCHIVE_BODY": "verbatim",
-        "ARCHIVE_AUTHOR": "site",
-        "ARCHIVE_WRITES": True,
-        "ARCHIVE_INDEX_BATCH": 100,
-        "ARCHIVE_INDEX_BATCH_SECONDS": 2.0,
-        # The crawl's archive owner, as the project's settings enable it.
+        "WORKER_PROCESSES": 0,
+        # Of the crawl's extensions, the archive's owner alone: no crawl runs here.
         "EXTENSIONS": {"newsspider.extensions.archive.CrawlArchive": 410},
     }
     merged.update(settings)

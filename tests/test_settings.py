@@ -10,22 +10,32 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
+from newsspider import settings as project_module
 from newsspider.addons import DistributedAddon, PolitenessAddon
-from newsspider.config import SETTINGS, ConfigError, validate_settings
+from newsspider.config import ConfigAddon, ConfigError, known_settings, validate_settings
 from newsspider.extensions.health import ErrorThreshold
 from newsspider.extensions.reachability import FAILED_STAT
 
 from utils.crawl import REPO, scrapy_as_installed
 
+# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
+PROJECT = {name: getattr(project_module, name) for name in dir(project_module) if name.isupper()}
+
+
+def project_settings() -> Settings:
+    return Settings(get_project_settings().copy_to_dict(), priority="project")
+
 
 def applied(**cmdline):
-    settings = Settings(get_project_settings().copy_to_dict(), priority="project")
+    settings = project_settings()
     for name, value in cmdline.items():
         settings.set(name, value, priority="cmdline")
-    assert set(settings.getdict("ADDONS")) == {
+    assert list(settings.getdict("ADDONS")) == [
+        "newsspider.config.ConfigAddon",
         "newsspider.addons.PolitenessAddon",
         "newsspider.addons.DistributedAddon",
-    }
+    ]
+    ConfigAddon().update_settings(settings)
     PolitenessAddon().update_settings(settings)
     DistributedAddon().update_settings(settings)
     return settings
@@ -63,7 +73,7 @@ def test_distributed_mode_is_off_by_default():
 
 
 def test_distributed_workers_share_the_queue_and_push_items():
-    settings = applied(NEWSSPIDER_DISTRIBUTED=True, REDIS_URL="redis://127.0.0.1:1/0")
+    settings = applied(DISTRIBUTED_ENABLED=True, REDIS_URL="redis://127.0.0.1:1/0")
     assert settings["SCHEDULER"] == "newsspider.distributed.scheduler.RedisScheduler"
     assert settings["DUPEFILTER_CLASS"] == "newsspider.distributed.scheduler.RedisDupeFilter"
     assert settings.getbool("SCHEDULER_PERSIST") is True
@@ -72,12 +82,13 @@ def test_distributed_workers_share_the_queue_and_push_items():
         "newsspider.distributed.pipelines.RedisItemQueuePipeline"
     ]
     assert "newsspider.distributed.coordinator.RunCoordinator" in settings.getdict("EXTENSIONS")
-    assert settings["NEWSSPIDER_KNOWLEDGE"] == "newsspider.distributed.knowledge.RedisKnowledge"
+    assert settings["ARCHIVE_KNOWLEDGE"] == "newsspider.distributed.knowledge.RedisKnowledge"
+    assert settings.getbool("ARCHIVE_WRITES") is False
 
 
 def test_the_distributed_writer_runs_the_archive_writer_and_publishes():
     settings = applied(
-        NEWSSPIDER_DISTRIBUTED=True, REDIS_URL="redis://127.0.0.1:1/0", NEWSSPIDER_ROLE="writer"
+        DISTRIBUTED_ENABLED=True, REDIS_URL="redis://127.0.0.1:1/0", DISTRIBUTED_ROLE="writer"
     )
     pipelines = settings.getdict("ITEM_PIPELINES")
     assert "newsspider.pipelines.archive.ArchiveWriterPipeline" in pipelines
@@ -89,7 +100,9 @@ def test_the_distributed_writer_runs_the_archive_writer_and_publishes():
 
 README = REPO / "README.md"
 SETTINGS_MODULE = REPO / "newsspider" / "settings.py"
-OUR_PREFIXES = ("ARCHIVE_", "SINA_", "PROGRESS_", "RUN_", "REPORT_", "WORKER_", "NEWSSPIDER_")
+OUR_PREFIXES = ("ARCHIVE_", "SINA_", "RUN_", "REPORT_", "WORKER_", "DISTRIBUTED_")
+# Every setting newsspider reads: the core's and the distributed add-on's.
+KNOWN = known_settings(project_settings())
 
 
 def readme_settings() -> list[str]:
@@ -119,6 +132,10 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
     "ARCHIVE_AUTHOR": (["site", "source"], ["me", ""]),
     "ARCHIVE_FSYNC": FLAG,
     "ARCHIVE_WRITES": FLAG,
+    "ARCHIVE_KNOWLEDGE": (
+        ["newsspider.extensions.archive.CrawlArchive", " a.B "],
+        ["", "CrawlArchive", "a..b", "a.b c"],
+    ),
     "RUN_PREFLIGHT": (
         [[], "", "a.b", ["newsspider.distributed.connection.preflight"], "a.b, c.d"],
         ["nodots", ["a b.c"], 12, "a..b"],
@@ -131,34 +148,39 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
         ["", "http://127.0.0.1:8000", "https://m.example/"],
         ["127.0.0.1:8000", "ftp://x"],
     ),
+    "SINA_MIRROR_INNER_HANDLER": (
+        ["scrapy.core.downloader.handlers.http2.H2DownloadHandler"],
+        ["", "http11", "a b.c"],
+    ),
     "SINA_REACHABILITY_ENABLED": FLAG,
-    "PROGRESS_INTERVAL": SECONDS,
-    "PROGRESS_ENABLED": FLAG,
+    "RUN_PROGRESS_INTERVAL": SECONDS,
+    "RUN_PROGRESS_ENABLED": FLAG,
     "RUN_MAX_ERRORS": (["0", "50", "1000000"], ["abc", "-1", "0.5", ""]),
     "RUN_MAX_ERROR_RATIO": RATIO,
     "RUN_MAX_FALLBACK_RATIO": RATIO,
-    "RUN_FALLBACK_MIN_PAGES": (["1", "10"], ["0", "-1", "abc", ""]),
+    "RUN_FALLBACK_MIN_PAGES": (["0", "1", "10"], ["-1", "abc", "2.5", ""]),
     "REPORT_ENABLED": FLAG,
     "REPORT_DIR": (["", "/var/reports", "runs"], ["a\0b"]),
     "REPORT_KEEP": (["0", "100"], ["-1", "abc", "1.5", ""]),
     "WORKER_PROCESSES": (["auto", "AUTO", "0", "3", " 2 "], ["many", "-1", "1.5", ""]),
     "WORKER_TASK_TIMEOUT": SECONDS,
     "CONCURRENT_ITEMS": (["1", "4", "100"], ["0", "-4", "abc", ""]),
-    "NEWSSPIDER_DISTRIBUTED": FLAG,
+    "DISTRIBUTED_ENABLED": FLAG,
     "REDIS_URL": (
         ["redis://127.0.0.1:6379/0", "rediss://u:p@host:6380", "unix:///run/redis.sock"],
         ["http://host:6379", "localhost:6379", "redis://", "unix://"],
     ),
-    "NEWSSPIDER_REDIS_PREFIX": (["newsspider", "archive2"], ["", "  "]),
-    "NEWSSPIDER_WRITER_WAIT": SECONDS,
-    "NEWSSPIDER_WRITER_IDLE": SECONDS,
-    "NEWSSPIDER_HEARTBEAT": POSITIVE_SECONDS,
-    "NEWSSPIDER_WORKER_TIMEOUT": POSITIVE_SECONDS,
+    "DISTRIBUTED_REDIS_PREFIX": (["newsspider", "archive2"], ["", "  "]),
+    "DISTRIBUTED_WRITER_WAIT": SECONDS,
+    "DISTRIBUTED_WRITER_IDLE": SECONDS,
+    "DISTRIBUTED_HEARTBEAT": POSITIVE_SECONDS,
+    "DISTRIBUTED_WORKER_TIMEOUT": POSITIVE_SECONDS,
+    "DISTRIBUTED_ROLE": (["worker", "writer", "Writer"], ["reader", ""]),
 }
 
 
 def with_setting(tmp_path: Path, name: str, value: object) -> Settings:
-    settings = Settings(get_project_settings().copy_to_dict(), priority="project")
+    settings = project_settings()
     settings.set("ARCHIVE_DIR", str(tmp_path), priority="cmdline")
     settings.set("REDIS_URL", "redis://127.0.0.1:6379/0", priority="cmdline")
     settings.set(name, value, priority="cmdline")
@@ -167,17 +189,20 @@ def with_setting(tmp_path: Path, name: str, value: object) -> Settings:
 
 def test_every_documented_setting_is_validated_and_tested():
     documented = readme_settings()
-    assert "ARCHIVE_DIR" in documented and "NEWSSPIDER_WORKER_TIMEOUT" in documented
-    validated = [name for name, _ in SETTINGS]
+    assert "ARCHIVE_DIR" in documented and "DISTRIBUTED_WORKER_TIMEOUT" in documented
+    validated = [setting.name for setting in KNOWN]
     assert len(validated) == len(set(validated))
-    assert set(documented) <= set(validated), "a README setting has no row in config.SETTINGS"
-    assert set(CASES) == set(validated), "every row of config.SETTINGS has test values"
+    assert set(documented) <= set(validated), "a README setting is not in config.SETTINGS"
+    assert set(CASES) == set(validated), "every setting of config.SETTINGS has test values"
 
 
-def test_every_setting_of_settings_py_is_validated():
-    defined = re.findall(r"^([A-Z][A-Z0-9_]+) = ", SETTINGS_MODULE.read_text(), re.MULTILINE)
+def test_every_setting_of_settings_py_is_validated_and_every_one_has_its_default_there():
+    module = SETTINGS_MODULE.read_text()
+    defined = re.findall(r"^([A-Z][A-Z0-9_]+)(?:: [^=]+)? = ", module, re.MULTILINE)
     ours = {name for name in defined if name.startswith(OUR_PREFIXES)}
-    assert ours - {name for name, _ in SETTINGS} == set()
+    validated = {setting.name for setting in KNOWN}
+    assert ours - validated == set()
+    assert validated - set(defined) == set(), "a setting without its default in settings.py"
 
 
 GOOD = [(name, value) for name, (good, _) in CASES.items() for value in good]
@@ -206,17 +231,17 @@ def test_distributed_mode_needs_redis_url(tmp_path):
     from newsspider.addons import DistributedAddon
     from newsspider.distributed.connection import preflight
 
-    settings = with_setting(tmp_path, "NEWSSPIDER_DISTRIBUTED", "1")
+    settings = with_setting(tmp_path, "DISTRIBUTED_ENABLED", "1")
     settings.set("REDIS_URL", "", priority="cmdline")
     validate_settings(settings)  # each value is fine; their combination is the add-on's check
     DistributedAddon().update_settings(settings)
     assert "newsspider.distributed.connection.preflight" in settings.getlist("RUN_PREFLIGHT")
-    with pytest.raises(ConfigError, match="NEWSSPIDER_DISTRIBUTED needs REDIS_URL"):
+    with pytest.raises(ConfigError, match="DISTRIBUTED_ENABLED needs REDIS_URL"):
         preflight(settings)
 
 
 def test_the_project_defaults_are_valid():
-    validate_settings(Settings(get_project_settings().copy_to_dict(), priority="project"))
+    validate_settings(project_settings())
 
 
 @pytest.mark.e2e
@@ -224,7 +249,8 @@ def test_the_project_defaults_are_valid():
     "setting",
     [
         "SINA_CATCHUP_PAGES=abc",
-        "PROGRESS_INTERVAL=-5",
+        "RUN_PROGRESS_INTERVAL=-5",
+        "PROGRESS_INTERVAL=-5",  # an old name is checked too, under the name given
         "REPORT_ENABLED=maybe",
         "RUN_MAX_ERROR_RATIO=2",
         "ARCHIVE_INDEX_BATCH=0",
@@ -262,7 +288,7 @@ def test_a_bad_setting_stops_scrapy_crawl_with_one_line_and_exit_2(tmp_path, set
     ],
 )
 def test_the_error_threshold_is_switched_off_by_a_ratio_of_1_and_a_large_count(settings, fails):
-    crawler = get_crawler(Spider, settings)
+    crawler = get_crawler(Spider, {**PROJECT, "ARCHIVE_WRITES": False, **settings})
     threshold = ErrorThreshold.from_crawler(crawler)
     assert crawler.stats is not None
     crawler.stats.set_value("downloader/request_count", 100)

@@ -18,7 +18,7 @@ from scrapy.utils.test import get_crawler
 
 from newsspider import workers
 from newsspider.archive.body import BodyMode, render_body
-from newsspider.config import worker_processes
+from newsspider.config import WorkerConfig
 from newsspider.sina.article import parse_article, read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 from newsspider.workers import WorkerCrashed, WorkerPool
@@ -342,4 +342,4 @@ def test_worker_processes_setting(value, expected):
     settings = get_crawler(SinaFinanceSpider, {"WORKER_PROCESSES": value}).settings
     cpus = len(os.sched_getaffinity(0))
     wanted = expected if expected is not None else (0 if cpus == 1 else min(4, cpus))
-    assert worker_processes(settings, 4) == wanted
+    assert WorkerConfig.from_settings(settings).process_count(4) == wanted

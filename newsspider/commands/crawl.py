@@ -24,7 +24,7 @@ from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred
 
 from newsspider.archive.lock import ArchiveLockedError
-from newsspider.config import ConfigError, validate_settings
+from newsspider.config import ConfigError, RunConfig, validate_settings
 from newsspider.exitcodes import FAILED, LOCKED, exit_code
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class Command(ScrapyCrawlCommand):
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
         spider_settings = run_settings(self.settings, spidercls)
-        for check in spider_settings.getlist("RUN_PREFLIGHT"):
+        for check in RunConfig.from_settings(spider_settings).preflight:
             try:
                 problem = load_object(check)(spider_settings)
             except ConfigError as exc:

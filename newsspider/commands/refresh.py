@@ -19,11 +19,7 @@ from scrapy.exceptions import UsageError
 from newsspider.archive.index import INDEX_NAME, STATE_DIR
 from newsspider.commands.crawl import Command as CrawlCommand
 from newsspider.commands.crawl import run_settings
-from newsspider.config import (
-    ArchiveConfig,
-    ConfigError,
-    validate_settings,
-)
+from newsspider.config import ArchiveConfig, ConfigError, validate_settings
 from newsspider.spiders.sina_refresh import SinaRefreshSpider
 
 
@@ -69,9 +65,10 @@ class Command(CrawlCommand):
             validate_settings(self.settings)  # first: a bad value is named as such
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
-        if not run_settings(self.settings, SinaRefreshSpider).getbool("ARCHIVE_WRITES"):
+        config = ArchiveConfig.from_settings(run_settings(self.settings, SinaRefreshSpider))
+        if not config.writes:
             return
-        root = ArchiveConfig.from_settings(self.settings).root
+        root = config.root
         index = root / STATE_DIR / INDEX_NAME
         if not root.is_dir():
             raise UsageError(f"no archive at {root}; nothing to refresh", print_help=False)

@@ -1,4 +1,4 @@
-"""Distributed crawling on scrapy-redis (``NEWSSPIDER_DISTRIBUTED = True`` and ``REDIS_URL``).
+"""Distributed crawling on scrapy-redis (``DISTRIBUTED_ENABLED = True`` and ``REDIS_URL``).
 
 Workers share, through one Redis:
 

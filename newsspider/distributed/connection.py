@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from newsspider.config import ConfigError
+from newsspider.distributed.config import DistributedConfig
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -20,7 +21,8 @@ CHECK_TIMEOUT = 5.0
 def redis_for(crawler: Crawler) -> Any:
     """A Redis client for the crawl's ``REDIS_URL``, answering ``str``, not ``bytes``. Each
     component builds its own once (in ``from_crawler``) and keeps it: no registry."""
-    return redis.Redis.from_url(crawler.settings["REDIS_URL"], decode_responses=True)
+    url = DistributedConfig.of(crawler).redis_url
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 def without_password(url: str) -> str:
@@ -57,7 +59,7 @@ def unreachable(url: str, timeout: float = CHECK_TIMEOUT) -> str | None:
 def preflight(settings: BaseSettings) -> str | None:
     """The distributed mode's check before a run starts (``RUN_PREFLIGHT``): a usage error
     without ``REDIS_URL``, and one line when the Redis there does not answer."""
-    url = str(settings.get("REDIS_URL") or "").strip()
+    url = DistributedConfig.from_settings(settings).redis_url
     if not url:
-        raise ConfigError("NEWSSPIDER_DISTRIBUTED needs REDIS_URL (e.g. redis://host:6379/0)")
+        raise ConfigError("DISTRIBUTED_ENABLED needs REDIS_URL (e.g. redis://host:6379/0)")
     return unreachable(url)

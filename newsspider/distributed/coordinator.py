@@ -1,8 +1,8 @@
 """The life of a distributed run, kept in Redis.
 
 * The first worker to start a run seeds it (``SET run NX``); the others join it and take
-  requests from the shared queue. Members of a run beat every ``NEWSSPIDER_HEARTBEAT`` seconds;
-  one silent for ``NEWSSPIDER_WORKER_TIMEOUT`` seconds counts as dead (killed).
+  requests from the shared queue. Members of a run beat every ``DISTRIBUTED_HEARTBEAT`` seconds;
+  one silent for ``DISTRIBUTED_WORKER_TIMEOUT`` seconds counts as dead (killed).
 * A run without a live member is stale (all its workers were killed): the next worker takes it
   over and starts a new run, so a rerun always does the work.
 * A worker whose own engine is idle stays up while the shared queue holds requests or another
@@ -32,9 +32,9 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from twisted.internet import task
 
+from newsspider.distributed.config import DistributedConfig
 from newsspider.distributed.connection import redis_for
 from newsspider.distributed.inflight import InFlightStore
-from newsspider.distributed.keys import Keys
 from newsspider.extensions.reachability import FAILED_STAT
 
 if TYPE_CHECKING:
@@ -62,22 +62,21 @@ def live_members(states: dict[str, str], now: float, timeout: float) -> dict[str
 class RunCoordinator:
     """Joins this worker to the distributed run (an extension; see the module docstring).
 
-    Settings: ``NEWSSPIDER_HEARTBEAT`` (seconds, 1), ``NEWSSPIDER_WORKER_TIMEOUT`` (5),
-    ``NEWSSPIDER_WRITER_WAIT`` (seconds to wait for the writer, 60).
+    Settings (its :class:`DistributedConfig`): ``DISTRIBUTED_HEARTBEAT``,
+    ``DISTRIBUTED_WORKER_TIMEOUT``, ``DISTRIBUTED_WRITER_WAIT`` (seconds to wait for the writer).
     Stats: ``distributed/seeded``, ``distributed/idle_waits``, ``distributed/took_over``,
     ``distributed/workers_lost`` (dead members whose requests this worker put back),
     ``distributed/requeued`` (those requests), ``distributed/not_done`` (requests left when
     this worker ended the run; the run fails with ``newsspider/run_failed = incomplete``).
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
+    def __init__(self, crawler: Crawler, config: DistributedConfig) -> None:
         self.crawler = crawler
-        self.keys = Keys.from_settings(settings)
+        self.keys = config.keys
         self.redis = redis_for(crawler)
-        self.heartbeat = settings.getfloat("NEWSSPIDER_HEARTBEAT", 1.0)
-        self.worker_timeout = settings.getfloat("NEWSSPIDER_WORKER_TIMEOUT", 5.0)
-        self.writer_wait = settings.getfloat("NEWSSPIDER_WRITER_WAIT", 60.0)
+        self.heartbeat = config.heartbeat
+        self.worker_timeout = config.worker_timeout
+        self.writer_wait = config.writer_wait
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.ttl = max(2, round(self.worker_timeout))
         # A member's in-flight hash outlives its last beat long enough for a live member to
@@ -89,9 +88,10 @@ class RunCoordinator:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunCoordinator:
-        if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        config = DistributedConfig.of(crawler)
+        if not config.enabled:
             raise NotConfigured
-        coordinator = cls(crawler)
+        coordinator = cls(crawler, config)
         crawler.signals.connect(coordinator.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(coordinator.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(coordinator.spider_closed, signal=signals.spider_closed)
@@ -102,7 +102,7 @@ class RunCoordinator:
         """The crawler's coordinator (the extension instance)."""
         coordinator = crawler.get_extension(cls)
         if coordinator is None:
-            raise RuntimeError("RunCoordinator is not enabled (NEWSSPIDER_DISTRIBUTED)")
+            raise RuntimeError("RunCoordinator is not enabled (DISTRIBUTED_ENABLED)")
         return coordinator
 
     def _stats(self) -> Any:

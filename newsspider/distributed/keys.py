@@ -1,4 +1,4 @@
-"""Redis key names, all under ``NEWSSPIDER_REDIS_PREFIX`` (default ``newsspider``)."""
+"""Redis key names, all under ``DISTRIBUTED_REDIS_PREFIX``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from scrapy.settings import BaseSettings
 
-DEFAULT_PREFIX = "newsspider"
+from newsspider.config import Setting, parse_non_empty
+
+PREFIX = Setting("DISTRIBUTED_REDIS_PREFIX", parse_non_empty)
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,9 @@ class Keys:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Keys:
-        return cls(str(settings.get("NEWSSPIDER_REDIS_PREFIX") or DEFAULT_PREFIX))
+        """The keys under the prefix ``settings`` give (``DistributedConfig.keys`` holds the
+        crawl's)."""
+        return cls(PREFIX.read(settings))
 
     @property
     def requests(self) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from newsspider.archive.index import IndexRow, Selection
+from newsspider.distributed.config import DistributedConfig
 from newsspider.distributed.connection import redis_for
 from newsspider.distributed.keys import Keys
 
@@ -35,7 +36,7 @@ class RedisKnowledge:
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> RedisKnowledge:
         """What the crawl's writer publishes (the spiders build it once and keep it)."""
-        return cls(redis_for(crawler), Keys.from_settings(crawler.settings))
+        return cls(redis_for(crawler), DistributedConfig.of(crawler).keys)
 
     def get(self, url: str) -> IndexRow | None:
         raw = self.redis.hget(self.keys.archived, url)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
+from newsspider.distributed.config import DistributedConfig
 from newsspider.distributed.connection import redis_for
 from newsspider.distributed.items import encode_item
-from newsspider.distributed.keys import Keys
 from newsspider.distributed.knowledge import publish
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.items import ArticleCheck, ArticleItem, FetchedPage
@@ -30,11 +30,11 @@ class RedisItemQueuePipeline:
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.redis = redis_for(crawler)
-        self.key = Keys.from_settings(crawler.settings).items
+        self.key = DistributedConfig.of(crawler).keys.items
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItemQueuePipeline:
-        if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        if not DistributedConfig.of(crawler).enabled:
             raise NotConfigured
         return cls(crawler)
 
@@ -55,11 +55,11 @@ class KnowledgePublisherPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         self.redis = redis_for(crawler)
-        self.keys = Keys.from_settings(crawler.settings)
+        self.keys = DistributedConfig.of(crawler).keys
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KnowledgePublisherPipeline:
-        if not crawler.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
+        if not DistributedConfig.of(crawler).enabled:
             raise NotConfigured
         return cls(crawler)
 

@@ -2,7 +2,7 @@
 
 One worker of a run seeds it (its spider's start requests go to the shared queue); the others
 join the run and take requests from that queue. Every worker waits for the writer first
-(``NEWSSPIDER_WRITER_WAIT``): without one, nothing would be written, so the worker stops with
+(``DISTRIBUTED_WRITER_WAIT``): without one, nothing would be written, so the worker stops with
 one line and the run failed (``no_writer``).
 """
 

@@ -4,7 +4,7 @@ It publishes what the archive index holds for the workers (replacing, in one ste
 an earlier writer published under the same prefix), then takes the items they push to
 Redis and runs them through the archive writer, exactly as a single-process crawl would. It
 stops when the workers' run is over and every item is written (or, with no run, after
-``NEWSSPIDER_WRITER_IDLE`` seconds). A run that ended with requests not done (see
+``DISTRIBUTED_WRITER_IDLE`` seconds). A run that ended with requests not done (see
 :mod:`newsspider.distributed.coordinator`) fails the writer too: one line with the count, exit 1.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import scrapy
 
 from newsspider.config import ConfigError
+from newsspider.distributed.config import DistributedConfig, Role
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.extensions.reachability import FAILED_STAT
 
@@ -29,10 +30,10 @@ WRITER_TTL = 10
 
 
 class SinaWriterSpider(scrapy.Spider):
-    """Writes the items distributed workers produce. Needs ``NEWSSPIDER_DISTRIBUTED``."""
+    """Writes the items distributed workers produce. Needs ``DISTRIBUTED_ENABLED``."""
 
     name = "sina_writer"
-    custom_settings = {"NEWSSPIDER_ROLE": "writer"}  # noqa: RUF012 (Scrapy's own attribute)
+    custom_settings = {"DISTRIBUTED_ROLE": Role.WRITER.value}  # noqa: RUF012 (Scrapy's own)
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
@@ -42,26 +43,26 @@ class SinaWriterSpider(scrapy.Spider):
             raise ConfigError(f"sina_writer takes no arguments, got {', '.join(unknown)}")
 
     async def start(self) -> AsyncIterator[Any]:
-        if not self.settings.getbool("NEWSSPIDER_DISTRIBUTED"):
-            logger.error("sina_writer runs in the distributed mode only (NEWSSPIDER_DISTRIBUTED)")
+        config = DistributedConfig.of(self.crawler)
+        if not config.enabled:
+            logger.error("sina_writer runs in the distributed mode only (DISTRIBUTED_ENABLED)")
             assert self.crawler.stats is not None
             self.crawler.stats.set_value(FAILED_STAT, "not_distributed")
             return
         from newsspider.distributed.connection import redis_for
         from newsspider.distributed.coordinator import live_members
         from newsspider.distributed.items import decode_item
-        from newsspider.distributed.keys import Keys
         from newsspider.distributed.knowledge import replace
 
         redis = redis_for(self.crawler)
-        keys = Keys.from_settings(self.settings)
+        keys = config.keys
         assert self.crawler.stats is not None
         stats = self.crawler.stats
         published = replace(redis, keys, CrawlArchive.index_of(self.crawler).rows())
         logger.info("Published %d archived article(s) for the workers", published)
-        idle_limit = self.settings.getfloat("NEWSSPIDER_WRITER_IDLE", 60.0)
+        idle_limit = config.writer_idle
         redis.set(keys.writer, "ready", ex=WRITER_TTL)
-        timeout = self.settings.getfloat("NEWSSPIDER_WORKER_TIMEOUT", 5.0)
+        timeout = config.worker_timeout
         run: str | None = None  # the latest run seen with a live member
         idle_since = time.monotonic()
         try:

@@ -21,7 +21,7 @@ from scrapy import signals
 
 from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.store import ArchiveStore
-from newsspider.config import ArchiveConfig
+from newsspider.config import Config
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -44,15 +44,14 @@ class CrawlArchive:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlArchive:
-        settings = crawler.settings
-        config = ArchiveConfig.from_settings(settings)
-        if settings.getbool("ARCHIVE_WRITES"):
+        config = Config.of(crawler).archive
+        if config.writes:
             store = ArchiveStore.open(
                 config.root,
                 fsync=config.fsync,
                 lock_wait=config.lock_wait,
-                batch_size=settings.getint("ARCHIVE_INDEX_BATCH"),
-                batch_seconds=settings.getfloat("ARCHIVE_INDEX_BATCH_SECONDS"),
+                batch_size=config.index_batch,
+                batch_seconds=config.index_batch_seconds,
             )
             assert crawler.stats is not None
             _report(store, crawler.stats)
@@ -83,7 +82,7 @@ class CrawlArchive:
             raise RuntimeError("this crawl does not write the archive (ARCHIVE_WRITES is off)")
         return store
 
-    # The spiders' knowledge backend (``NEWSSPIDER_KNOWLEDGE``) is built by ``for_crawler``.
+    # The spiders' knowledge backend (``ARCHIVE_KNOWLEDGE``) is built by ``for_crawler``.
     for_crawler = index_of
 
     def close(self) -> None:

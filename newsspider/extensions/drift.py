@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from scrapy import signals
 
-from newsspider.config import ConfigError
+from newsspider.config import Config, RunConfig
 from newsspider.extensions.reachability import FAILED_STAT
 from newsspider.signals import page_extracted
 from newsspider.sina.article import FALLBACK_TEMPLATES, TEMPLATES
@@ -36,6 +36,7 @@ from newsspider.sina.article import FALLBACK_TEMPLATES, TEMPLATES
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -49,39 +50,24 @@ DRIFT: Final = "extraction_drift"
 EXAMPLES: Final = 3
 """Example URLs the ERROR line gives per problem."""
 
-DEFAULT_MAX_FALLBACK_RATIO: Final = 0.2
-DEFAULT_MIN_PAGES: Final = 10
-
 
 @dataclass(frozen=True)
 class DriftConfig:
-    """``RUN_MAX_FALLBACK_RATIO`` (a share, 0 to 1) and ``RUN_FALLBACK_MIN_PAGES`` (0 or more)."""
+    """What counts as drift: more than ``max_fallback_ratio`` (``RUN_MAX_FALLBACK_RATIO``) of
+    the pages, once there are ``min_pages`` (``RUN_FALLBACK_MIN_PAGES``) of them."""
 
-    max_fallback_ratio: float = DEFAULT_MAX_FALLBACK_RATIO
-    min_pages: int = DEFAULT_MIN_PAGES
+    max_fallback_ratio: float
+    min_pages: int
 
     @classmethod
-    def from_settings(cls, settings: Any) -> DriftConfig:
-        """The config; :class:`ConfigError` for a value out of range."""
-        raw_ratio = settings.get("RUN_MAX_FALLBACK_RATIO", DEFAULT_MAX_FALLBACK_RATIO)
-        raw_pages = settings.get("RUN_FALLBACK_MIN_PAGES", DEFAULT_MIN_PAGES)
-        try:
-            ratio = float(raw_ratio)
-        except (TypeError, ValueError):
-            ratio = -1.0
-        if not 0 <= ratio <= 1:
-            raise ConfigError(
-                f"RUN_MAX_FALLBACK_RATIO={raw_ratio!r} is not valid; use a share from 0 to 1"
-            )
-        try:
-            pages = int(str(raw_pages).strip())
-        except ValueError:
-            pages = -1
-        if pages < 0:
-            raise ConfigError(
-                f"RUN_FALLBACK_MIN_PAGES={raw_pages!r} is not valid; use a whole number from 0"
-            )
-        return cls(ratio, pages)
+    def of_run(cls, run: RunConfig) -> DriftConfig:
+        return cls(run.max_fallback_ratio, run.fallback_min_pages)
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> DriftConfig:
+        """The config ``settings`` give; :class:`ConfigError` for a value out of range. (A
+        crawl's extension takes it from the crawl's :class:`Config`.)"""
+        return cls.of_run(RunConfig.from_settings(settings))
 
 
 @dataclass
@@ -160,7 +146,7 @@ class ExtractionDrift:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractionDrift:
-        ext = cls(crawler, DriftConfig.from_settings(crawler.settings))
+        ext = cls(crawler, DriftConfig.of_run(Config.of(crawler).run))
         crawler.signals.connect(ext.observe, signal=page_extracted)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

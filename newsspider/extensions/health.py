@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from scrapy import signals
 
+from newsspider.config import Config
 from newsspider.extensions.reachability import FAILED_STAT
 
 if TYPE_CHECKING:
@@ -24,9 +25,9 @@ class ErrorThreshold:
     ``RUN_MAX_ERROR_RATIO`` of all requests, logs one line and marks the run failed
     (``scrapy crawl`` exits 1).
 
-    Both settings are valid when it reads them (``validate_settings``: a whole number from 0, a
-    number from 0 to 1). No share of requests can pass 1, so ``RUN_MAX_ERROR_RATIO=1`` with a
-    large ``RUN_MAX_ERRORS`` switches the threshold off."""
+    ``RUN_MAX_ERRORS`` is a whole number from 0, ``RUN_MAX_ERROR_RATIO`` a share from 0 to 1. No
+    share of requests can pass 1, so ``RUN_MAX_ERROR_RATIO=1`` with a large ``RUN_MAX_ERRORS``
+    switches the threshold off."""
 
     def __init__(self, crawler: Crawler, max_errors: int, max_ratio: float) -> None:
         self.crawler = crawler
@@ -35,12 +36,8 @@ class ErrorThreshold:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ErrorThreshold:
-        settings = crawler.settings
-        ext = cls(
-            crawler,
-            settings.getint("RUN_MAX_ERRORS", 50),
-            settings.getfloat("RUN_MAX_ERROR_RATIO", 0.5),
-        )
+        config = Config.of(crawler).run
+        ext = cls(crawler, config.max_errors, config.max_error_ratio)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 

@@ -9,6 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from newsspider.config import Config
 from newsspider.exitcodes import outcome
 
 if TYPE_CHECKING:
@@ -51,9 +52,8 @@ def describe(stats: dict[str, Any]) -> str:
 
 
 class Progress:
-    """Logs a progress line every ``PROGRESS_INTERVAL`` seconds (0: never) and one summary
-    line when the spider closes; ``PROGRESS_ENABLED=False`` switches both off. The settings
-    are valid when it reads them (``validate_settings``)."""
+    """Logs a progress line every ``RUN_PROGRESS_INTERVAL`` seconds (0: never) and one summary
+    line when the spider closes; ``RUN_PROGRESS_ENABLED=False`` switches both off."""
 
     def __init__(self, crawler: Crawler, interval: float) -> None:
         self.crawler = crawler
@@ -62,9 +62,10 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
-        if not crawler.settings.getbool("PROGRESS_ENABLED", True):
+        config = Config.of(crawler).run
+        if not config.progress_enabled:
             raise NotConfigured
-        ext = cls(crawler, crawler.settings.getfloat("PROGRESS_INTERVAL", 60.0))
+        ext = cls(crawler, config.progress_interval)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from newsspider.config import Config
 from newsspider.exitcodes import FAILED_STAT
 from newsspider.failures import UNREACHABLE
 
@@ -44,17 +45,19 @@ class SinaReachability:
     ``SINA_REACHABILITY_ENABLED`` switches it off.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, mirror: str) -> None:
         self.crawler = crawler
+        self.mirror = mirror
         self._filter = OneLineNetworkErrors()
         for name in _NOISY_LOGGERS:
             logging.getLogger(name).addFilter(self._filter)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SinaReachability:
-        if not crawler.settings.getbool("SINA_REACHABILITY_ENABLED", True):
+        config = Config.of(crawler).sina
+        if not config.reachability_enabled:
             raise NotConfigured
-        ext = cls(crawler)
+        ext = cls(crawler, config.mirror)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -74,14 +77,13 @@ class SinaReachability:
         if responses or not unreachable:
             return
         listed = ", ".join(f"{name} x{n}" for name, n in sorted(unreachable.items()))
-        mirror = self.crawler.settings.get("SINA_MIRROR") or ""
-        target = f"the mirror {mirror}" if mirror else "Sina"
+        target = f"the mirror {self.mirror}" if self.mirror else "Sina"
         logger.error(
             "Sina could not be reached: no request to %s got an answer (%s). "
             "Check the network, DNS and proxy settings%s.",
             target,
             listed,
-            "" if mirror else ", or set SINA_MIRROR",
+            "" if self.mirror else ", or set SINA_MIRROR",
         )
         stats.set_value("sina/unreachable", 1)
         stats.set_value(FAILED_STAT, "sina_unreachable")

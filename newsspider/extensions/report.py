@@ -27,7 +27,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.index import STATE_DIR
-from newsspider.config import ArchiveConfig
+from newsspider.config import Config
 from newsspider.exitcodes import exit_code, outcome
 from newsspider.extensions.outcomes import DROPPED, FAILED, ArticleOutcomes
 
@@ -80,12 +80,11 @@ class RunReport:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunReport:
-        if not crawler.settings.getbool("REPORT_ENABLED", True):
+        config = Config.of(crawler)
+        if not config.report.enabled:
             raise NotConfigured
-        folder = crawler.settings.get("REPORT_DIR") or (
-            ArchiveConfig.from_settings(crawler.settings).root / STATE_DIR / "runs"
-        )
-        ext = cls(crawler, Path(folder), crawler.settings.getint("REPORT_KEEP", 100))
+        folder = config.report.folder or config.archive.root / STATE_DIR / "runs"
+        ext = cls(crawler, folder, config.report.keep)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 

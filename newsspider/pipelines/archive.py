@@ -17,7 +17,7 @@ from scrapy.exceptions import DropItem
 from newsspider.archive.files import write_atomic
 from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore
-from newsspider.config import ArchiveConfig
+from newsspider.config import ArchiveConfig, Config
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.items import ArticleCheck, ArticleItem
 from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
@@ -57,7 +57,7 @@ class ArchiveWriterPipeline:
         return cls(
             crawler,
             CrawlArchive.store_of(crawler),
-            ArchiveConfig.from_settings(crawler.settings),
+            Config.of(crawler).archive,
         )
 
     def open_spider(self) -> None:

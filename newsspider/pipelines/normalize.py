@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
-from newsspider.config import ArchiveConfig
+from newsspider.config import Config
 from newsspider.items import FetchedPage
 from newsspider.post import PostRules, Rejected, build_post
 from newsspider.signals import page_extracted
@@ -46,7 +46,7 @@ class NormalizePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
-        config = ArchiveConfig.from_settings(crawler.settings)
+        config = Config.of(crawler).archive
         return cls(crawler, PostRules(body=config.body, author=config.author))
 
     async def process_item(self, item: Any) -> Any:

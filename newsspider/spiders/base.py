@@ -16,6 +16,7 @@ from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow
+from newsspider.config import Config
 from newsspider.extensions.outcomes import ArticleOutcomes
 from newsspider.failures import Refused, describe_failure
 from newsspider.items import ArticleCheck, FetchedPage
@@ -32,7 +33,6 @@ from newsspider.sina.urls import (
 logger = logging.getLogger(__name__)
 
 DEAD_STATUSES = (404, 410)
-DEFAULT_KNOWLEDGE = "newsspider.extensions.archive.CrawlArchive"
 NOT_MODIFIED = 304
 _PAGE_END = re.compile(rb"</(?:body|html)\s*>", re.I)
 _TAIL_BYTES = 16 * 1024
@@ -110,9 +110,9 @@ class ArticleSpider(scrapy.Spider):
 
     @cached_property
     def known(self) -> Any:
-        """What is archived: the backend ``NEWSSPIDER_KNOWLEDGE`` names (the crawl's archive
+        """What is archived: the backend ``ARCHIVE_KNOWLEDGE`` names (the crawl's archive
         index, shared with the archive writer, unless an add-on puts another in its place)."""
-        backend = load_object(self.settings.get("NEWSSPIDER_KNOWLEDGE") or DEFAULT_KNOWLEDGE)
+        backend = load_object(Config.of(self.crawler).archive.knowledge)
         return backend.for_crawler(self.crawler)
 
     def stats(self) -> Any:

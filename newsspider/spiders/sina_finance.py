@@ -11,6 +11,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow, to_unix
+from newsspider.config import Config
 from newsspider.exitcodes import FAILED_STAT, INTERNAL_ERROR_STAT
 from newsspider.failures import describe_failure
 from newsspider.params import PARAM_NAMES, CrawlParams
@@ -85,7 +86,7 @@ class SinaFinanceSpider(ArticleSpider):
         yield self._roll_request(0, 1)
 
     def _catch_up_limit(self) -> int:
-        return self.settings.getint("SINA_CATCHUP_PAGES", 20)
+        return Config.of(self.crawler).sina.catchup_pages
 
     # --- roll ---------------------------------------------------------------------------------
 
