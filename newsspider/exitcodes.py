@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from newsspider import stats
+
 OK: Final = 0
 """The run did its work."""
 FAILED: Final = 1
@@ -23,12 +25,11 @@ LOCKED: Final = 75
 INTERRUPTED: Final = {"SIGINT": 130, "SIGTERM": 143}
 """Stopped by a signal before it finished (128 + the signal's number)."""
 
-FAILED_STAT: Final = "newsspider/run_failed"
-"""Set (to a short reason) by whatever finds that the run's work was not done."""
-INTERRUPTED_STAT: Final = "newsspider/interrupted"
-"""The name of the signal that stopped the run."""
-INTERNAL_ERROR_STAT: Final = "sina/failed/internal_error"
-"""Unexpected exceptions in callbacks and pipelines, counted."""
+# The stats the verdict reads (named in newsspider.stats): what set the run's failure, the signal
+# that stopped it, and the internal errors counted.
+FAILED_STAT: Final = stats.RUN_FAILED
+INTERRUPTED_STAT: Final = stats.RUN_INTERRUPTED
+INTERNAL_ERROR_STAT: Final = stats.INTERNAL_ERROR
 
 
 def verdict(stats: Mapping[str, Any]) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -27,6 +27,19 @@ UNREACHABLE = frozenset(
         "DownloadFailedError",
     }
 )
+
+
+class NotArchived(DropItem):
+    """An article a pipeline does not pass on, and why: ``reason`` (a word) and a line for the
+    log. The crawl's outcomes (:class:`newsspider.extensions.outcomes.ArticleOutcomes`) count it
+    under ``sina/dropped/<reason>``, or ``sina/failed/<reason>`` when ``failed`` (the run's
+    failure, not the page's: the error threshold counts it); Scrapy logs it once. Neither is
+    indexed, so the next run fetches the article again."""
+
+    def __init__(self, reason: str, detail: str, *, failed: bool = False) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.failed = failed
 
 
 class Refused(IgnoreRequest):

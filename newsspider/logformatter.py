@@ -27,7 +27,9 @@ class NewsLogFormatter(LogFormatter):
     ) -> LogFormatterResult:
         url = getattr(item, "url", None) or "item"
         return {
-            "level": logging.INFO,
+            # An article lost to a failure (a dead worker) is a warning; a page that is no
+            # article to archive is not.
+            "level": logging.WARNING if getattr(exception, "failed", False) else logging.INFO,
             "msg": "Dropped %(url)s: %(exception)s",
             "args": {"url": url, "exception": exception},
         }

@@ -19,6 +19,8 @@ from newsspider.archive.naming import post_filename
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exporters import HexoPostExporter
 from newsspider.extensions.archive import CrawlArchive
+from newsspider.extensions.outcomes import ArticleOutcomes
+from newsspider.failures import NotArchived
 from newsspider.items import ArticleCheck
 from newsspider.pipelines.archive import ArchiveWriterPipeline
 from newsspider.pipelines.normalize import NormalizePipeline
@@ -83,11 +85,16 @@ class Chain:
         ]
         self.stages[-1].open_spider()
         self.index = CrawlArchive.index_of(self.crawler)
+        self.outcomes = ArticleOutcomes(self.crawler)
 
-    def run(self, item):
+    def run(self, item, stages=None):
         try:
-            for stage in self.stages:
+            for stage in stages or self.stages:
                 item = completed(stage.process_item(item))
+        except DropItem as exc:
+            # What Scrapy's item_dropped signal brings the crawl's outcomes.
+            self.outcomes.item_dropped(item, None, exc, None)
+            raise
         finally:
             self.index.commit()  # what the next Chain on this archive reads
         return item
@@ -274,15 +281,17 @@ def test_a_worker_lost_while_making_the_post_fails_the_article(tmp_path, monkeyp
 
 def test_a_worker_lost_while_writing_leaves_the_article_unindexed(tmp_path, monkeypatch):
     chain = Chain(tmp_path)
-    item = completed(chain.stages[0].process_item(fetched(GOLDENS[0])))
+    item = chain.run(fetched(GOLDENS[0]), chain.stages[:1])
 
     async def crashed(*args, **kwargs):
         raise WorkerCrashed("worker process 12 exited with status -9")
 
     monkeypatch.setattr(chain.stages[1].workers, "run", crashed)
-    with pytest.raises(DropItem, match="worker_crashed"):
-        completed(chain.stages[1].process_item(item))
+    with pytest.raises(NotArchived, match="worker_crashed") as raised:
+        chain.run(item, chain.stages[1:])
+    assert raised.value.failed and raised.value.reason == "worker_crashed"
     assert chain.stat("sina/failed/worker_crashed") == 1
+    assert [(e.kind, e.reason) for e in chain.outcomes.examples] == [("failed", "worker_crashed")]
     assert chain.index.count() == 0
 
 
@@ -516,17 +525,19 @@ def test_an_index_with_shared_posts_is_repaired_when_the_crawl_opens_it(tmp_path
 
 
 def test_dropped_items_become_report_examples_of_the_right_kind(tmp_path):
-    from newsspider.extensions.outcomes import ArticleOutcomes
-
     crawler = make_crawler(tmp_path)
     _OPEN_CHAINS.append(type("Done", (), {"crawler": crawler})())
     outcomes = ArticleOutcomes(crawler)
     item = fetched(GOLDENS[0])
-    crawler.stats.inc_value("sina/failed/worker_crashed")  # what the pipelines count
-    outcomes.item_dropped(item, None, DropItem("worker_crashed: worker 12 exited"), None)
-    crawler.stats.inc_value("sina/dropped/no_body")
-    outcomes.item_dropped(item, None, DropItem("no_body: the page has no article body"), None)
+    lost = NotArchived("worker_crashed", "worker 12 exited", failed=True)
+    outcomes.item_dropped(item, None, lost, None)
+    outcomes.item_dropped(item, None, NotArchived("no_body", "the page has no body"), None)
+    outcomes.item_dropped(item, None, DropItem("spam: another project's pipeline"), None)
     assert [(e.url, e.kind, e.reason) for e in outcomes.examples] == [
         (item.url, "failed", "worker_crashed"),
         (item.url, "dropped", "no_body"),
+        (item.url, "dropped", "spam"),
     ]
+    stats = crawler.stats.get_stats()
+    assert stats["sina/failed/worker_crashed"] == 1 and stats["sina/dropped/no_body"] == 1
+    assert "sina/dropped/spam" not in stats  # not newsspider's to count

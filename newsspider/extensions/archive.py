@@ -22,6 +22,7 @@ from scrapy import signals
 from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.store import ArchiveStore
 from newsspider.config import Config
+from newsspider.stats import ARCHIVE_RECOVERED, ARCHIVE_REPAIRED, ARCHIVE_TEMP_REMOVED
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -99,12 +100,12 @@ class CrawlArchive:
 def _report(store: ArchiveStore, stats: StatsCollector) -> None:
     opened = store.opened
     if opened.temp_removed:
-        stats.inc_value("archive/temp_removed", opened.temp_removed)
+        stats.inc_value(ARCHIVE_TEMP_REMOVED, opened.temp_removed)
         logger.info("Removed %d temp file(s) left by an interrupted run", opened.temp_removed)
     if opened.recovered:
-        stats.inc_value("archive/recovered", opened.recovered)
+        stats.inc_value(ARCHIVE_RECOVERED, opened.recovered)
         logger.info("Indexed %d post(s) an interrupted run wrote", opened.recovered)
     for line in opened.repairs:
         logger.warning("Repaired the index: %s", line)
     if opened.repairs:
-        stats.inc_value("archive/repaired", len(opened.repairs))
+        stats.inc_value(ARCHIVE_REPAIRED, len(opened.repairs))

@@ -9,14 +9,13 @@ from scrapy import signals
 
 from newsspider.config import Config
 from newsspider.extensions.reachability import FAILED_STAT
+from newsspider.stats import FAILED, ROLL_FAILED, by_reason
 
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-ERROR_PREFIXES = ("sina/failed/", "sina/roll/failed/")
 
 
 class ErrorThreshold:
@@ -45,7 +44,9 @@ class ErrorThreshold:
         stats = self.crawler.stats
         assert stats is not None
         values = stats.get_stats()
-        errors = sum(int(v) for k, v in values.items() if k.startswith(ERROR_PREFIXES))
+        errors = sum(by_reason(values, FAILED).values()) + sum(
+            by_reason(values, ROLL_FAILED).values()
+        )
         requests = int(values.get("downloader/request_count", 0))
         over_count = errors > self.max_errors
         over_ratio = requests > 0 and errors / requests > self.max_ratio

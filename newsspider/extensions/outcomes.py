@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 
 from newsspider.exitcodes import INTERNAL_ERROR_STAT, INTERRUPTED_STAT
+from newsspider.failures import NotArchived
+from newsspider.stats import dropped, failed
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXAMPLES = 100
-DROPPED = "sina/dropped/"
-FAILED = "sina/failed/"
 
 # Scrapy's own lines about a download over DOWNLOAD_MAXSIZE: the failed request's one line
 # (``too_large``) says it.
@@ -88,13 +88,13 @@ class ArticleOutcomes:
 
     def dropped(self, url: str, reason: str, message: str) -> None:
         """An answer that is not an article to archive: counted, logged at INFO."""
-        self.stats.inc_value(DROPPED + reason)
+        self.stats.inc_value(dropped(reason))
         logger.info("Dropped %s: %s", url, message)
         self._note(url, "dropped", reason)
 
     def failed(self, url: str, reason: str, message: str) -> None:
         """A request that failed: counted (the error threshold sees it), logged at WARNING."""
-        self.stats.inc_value(FAILED + reason)
+        self.stats.inc_value(failed(reason))
         logger.warning("Request failed: %s (%s)", url, message)
         self._note(url, "failed", reason)
 
@@ -107,10 +107,15 @@ class ArticleOutcomes:
     def item_dropped(
         self, item: Any, response: Response | None, exception: BaseException, spider: Spider
     ) -> None:
-        reason = str(exception).partition(":")[0].strip() or type(exception).__name__
-        # Pipelines count a drop under sina/dropped/<reason> and a lost worker's article under
-        # sina/failed/<reason> before they raise: the stats say which it was.
-        kind = "failed" if self.stats.get_value(FAILED + reason) else "dropped"
+        """Count an article a pipeline did not pass on (Scrapy logged it); a ``DropItem`` that
+        is not :class:`~newsspider.failures.NotArchived` (another project's pipeline) is kept as
+        an example only."""
+        if isinstance(exception, NotArchived):
+            reason, kind = exception.reason, "failed" if exception.failed else "dropped"
+            self.stats.inc_value(failed(reason) if exception.failed else dropped(reason))
+        else:
+            reason = str(exception).partition(":")[0].strip() or type(exception).__name__
+            kind = "dropped"
         self._note(str(getattr(item, "url", "") or "item"), kind, reason)
 
     def spider_error(self, failure: Failure, response: Response, spider: Spider) -> None:

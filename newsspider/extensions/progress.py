@@ -9,6 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from newsspider import stats as names
 from newsspider.config import Config
 from newsspider.exitcodes import outcome
 
@@ -19,30 +20,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _sum(stats: dict[str, Any], prefix: str) -> tuple[int, dict[str, int]]:
-    parts = {k.removeprefix(prefix): int(v) for k, v in stats.items() if k.startswith(prefix)}
+def _sum(values: dict[str, Any], prefix: str) -> tuple[int, dict[str, int]]:
+    parts = names.by_reason(values, prefix)
     return sum(parts.values()), parts
 
 
 def describe(stats: dict[str, Any]) -> str:
     """One line of what the stats say: roll pages, articles new/updated/unchanged/gone,
     dropped and failed with their reasons."""
-    dropped, drop_reasons = _sum(stats, "sina/dropped/")
-    failed, fail_reasons = _sum(stats, "sina/failed/")
-    roll_failed, _ = _sum(stats, "sina/roll/failed/")
+    dropped, drop_reasons = _sum(stats, names.DROPPED)
+    failed, fail_reasons = _sum(stats, names.FAILED)
+    roll_failed, _ = _sum(stats, names.ROLL_FAILED)
     parts = []
-    if "refresh/checked" in stats:
-        parts.append(f"checked {stats['refresh/checked']}")
+    if names.REFRESH_CHECKED in stats:
+        parts.append(f"checked {stats[names.REFRESH_CHECKED]}")
     else:
-        reached = stats.get("sina/roll/reached")
+        reached = stats.get(names.ROLL_REACHED)
         parts.append(
-            f"roll pages {stats.get('sina/roll/pages', 0)}"
+            f"roll pages {stats.get(names.ROLL_PAGES, 0)}"
             + (f" (failed {roll_failed})" if roll_failed else "")
             + (f", reached {reached}" if reached else "")
         )
     parts.append(
-        f"new {stats.get('archive/new', 0)}, updated {stats.get('archive/updated', 0)}, "
-        f"unchanged {stats.get('archive/unchanged', 0)}, gone {stats.get('archive/gone', 0)}"
+        f"new {stats.get(names.ARCHIVE_NEW, 0)}, updated {stats.get(names.ARCHIVE_UPDATED, 0)}, "
+        f"unchanged {stats.get(names.ARCHIVE_UNCHANGED, 0)}, "
+        f"gone {stats.get(names.ARCHIVE_GONE, 0)}"
     )
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(drop_reasons.items()))
     parts.append(f"dropped {dropped}" + (f" ({reasons})" if reasons else ""))

@@ -11,6 +11,7 @@ from scrapy.exceptions import NotConfigured
 from newsspider.config import Config
 from newsspider.exitcodes import FAILED_STAT
 from newsspider.failures import UNREACHABLE
+from newsspider.stats import UNREACHABLE as UNREACHABLE_STAT
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -85,5 +86,5 @@ class SinaReachability:
             listed,
             "" if self.mirror else ", or set SINA_MIRROR",
         )
-        stats.set_value("sina/unreachable", 1)
+        stats.set_value(UNREACHABLE_STAT, 1)
         stats.set_value(FAILED_STAT, "sina_unreachable")

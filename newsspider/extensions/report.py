@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,8 @@ from newsspider.archive.files import write_atomic
 from newsspider.archive.index import STATE_DIR
 from newsspider.config import Config
 from newsspider.exitcodes import exit_code, outcome
-from newsspider.extensions.outcomes import DROPPED, FAILED, ArticleOutcomes
+from newsspider.extensions.outcomes import ArticleOutcomes
+from newsspider.stats import DROPPED, FAILED, by_reason
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -46,14 +46,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
-
-
-def _by_reason(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
-    return {
-        key.removeprefix(prefix): int(value)
-        for key, value in sorted(stats.items())
-        if key.startswith(prefix) and isinstance(value, int)
-    }
 
 
 def prune_reports(folder: Path, keep: int) -> int:
@@ -112,8 +104,8 @@ class RunReport:
             "exit_code": exit_code(values),
             "outcome": outcome(values),
             "finish_reason": reason,
-            "dropped": _by_reason(values, DROPPED),
-            "failed": _by_reason(values, FAILED),
+            "dropped": dict(sorted(by_reason(values, DROPPED).items())),
+            "failed": dict(sorted(by_reason(values, FAILED).items())),
             "not_archived": [{"url": e.url, "kind": e.kind, "reason": e.reason} for e in examples],
             "stats": {key: _jsonable(value) for key, value in sorted(values.items())},
         }

@@ -12,14 +12,22 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem
-
 from newsspider.archive.files import write_atomic
 from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore
 from newsspider.config import ArchiveConfig, Config
 from newsspider.extensions.archive import CrawlArchive
+from newsspider.failures import NotArchived
 from newsspider.items import ArticleCheck, ArticleItem
+from newsspider.stats import (
+    ARCHIVE_ADOPTED,
+    ARCHIVE_GONE,
+    ARCHIVE_HISTORY,
+    ARCHIVE_NEW,
+    ARCHIVE_UNCHANGED,
+    ARCHIVE_UPDATED,
+    ARCHIVE_WRITTEN,
+)
 from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 
 if TYPE_CHECKING:
@@ -88,11 +96,11 @@ class ArchiveWriterPipeline:
             changes["mtime"] = to_unix(check.updated_at)
         if check.status == GONE:
             changes["status"] = GONE
-            self.stats.inc_value("archive/gone")
+            self.stats.inc_value(ARCHIVE_GONE)
             logger.info("Gone (the post is kept): %s", check.url)
         else:
             changes["status"] = LIVE
-            self.stats.inc_value("archive/unchanged")
+            self.stats.inc_value(ARCHIVE_UNCHANGED)
         index.touch(check.url, **changes)
 
     async def _write(self, item: ArticleItem) -> ArticleItem:
@@ -116,15 +124,15 @@ class ArchiveWriterPipeline:
             status=LIVE,
         )
         if known is None and previous is not None:
-            self.stats.inc_value("archive/adopted")
+            self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
         if previous == item.post:
-            self.stats.inc_value("archive/unchanged")
+            self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
             return dataclasses.replace(item, post_path=relative)
         if previous is not None:
             store.keep_history(relative, previous)
-            self.stats.inc_value("archive/history")
+            self.stats.inc_value(ARCHIVE_HISTORY)
         try:
             # The folder is synced before the index commits the row (ArchiveStore.written).
             await self.workers.run(
@@ -133,9 +141,8 @@ class ArchiveWriterPipeline:
         except WorkerCrashed as exc:
             # Not indexed: the next run fetches the article again, and finds the post if it
             # did reach the disk.
-            self.stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
-            raise DropItem(f"{WORKER_CRASHED}: {exc}") from exc
+            raise NotArchived(WORKER_CRASHED, str(exc), failed=True) from exc
         store.written(row)
-        self.stats.inc_value("archive/written")
-        self.stats.inc_value("archive/updated" if previous is not None else "archive/new")
+        self.stats.inc_value(ARCHIVE_WRITTEN)
+        self.stats.inc_value(ARCHIVE_UPDATED if previous is not None else ARCHIVE_NEW)
         return dataclasses.replace(item, post_path=relative)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DropItem
-
 from newsspider.config import Config
+from newsspider.failures import NotArchived
 from newsspider.items import FetchedPage
 from newsspider.post import PostRules, Rejected, build_post
 from newsspider.signals import page_extracted
+from newsspider.stats import ARCHIVE_BODY, TEMPLATE
 from newsspider.workers import WORKER_CRASHED, WorkerCrashed, WorkerPool
 
 if TYPE_CHECKING:
@@ -55,10 +55,9 @@ class NormalizePipeline:
         try:
             built = await self.workers.run(build_post, item, self.rules)
         except WorkerCrashed as exc:
-            self.stats.inc_value(f"sina/failed/{WORKER_CRASHED}")
-            raise DropItem(f"{WORKER_CRASHED}: {exc}") from exc
+            raise NotArchived(WORKER_CRASHED, str(exc), failed=True) from exc
         if built.template is not None:
-            self.stats.inc_value(f"sina/template/{built.template}")
+            self.stats.inc_value(TEMPLATE + built.template)
             self.signals.send_catch_log(
                 page_extracted, url=item.url, template=built.template, found=built.found
             )
@@ -66,7 +65,6 @@ class NormalizePipeline:
                 # Not a loss: the drift check counts such pages and names them when many.
                 logger.debug("%s matched no Sina template; used the generic extractor", item.url)
         if isinstance(built, Rejected):
-            self.stats.inc_value(f"sina/dropped/{built.reason}")
-            raise DropItem(f"{built.reason}: {built.detail}")
-        self.stats.inc_value(f"archive/body/{self.rules.body.value}")
+            raise NotArchived(built.reason, built.detail)
+        self.stats.inc_value(ARCHIVE_BODY + self.rules.body.value)
         return built

@@ -29,6 +29,7 @@ from newsspider.sina.urls import (
     docid_from_url,
     non_article_reason,
 )
+from newsspider.stats import dropped
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class ArticleSpider(scrapy.Spider):
             return None
         docid = article_docid(url, entry.docid if entry else None)
         if url in self._seen or (docid is not None and docid in self._seen_docids):
-            self.stats().inc_value("sina/dropped/duplicate")  # the same article, already asked
+            self.stats().inc_value(dropped("duplicate"))  # the same article, already asked
             return None
         self._seen.add(url)
         if docid is not None:

@@ -19,6 +19,18 @@ from newsspider.sina.dates import BEIJING
 from newsspider.sina.roll import RollEntry, RollError, RollPage, parse_roll, plan_roll_page
 from newsspider.sina.urls import roll_api_url
 from newsspider.spiders.base import ArticleSpider
+from newsspider.stats import (
+    ROLL_FAILED,
+    ROLL_GIVEN_UP,
+    ROLL_ITEMS,
+    ROLL_KNOWN,
+    ROLL_OUTSIDE_WINDOW,
+    ROLL_PAGES,
+    ROLL_REACHED,
+    ROLL_REPAIRED,
+    ROLL_STATE,
+    dropped,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +133,7 @@ class SinaFinanceSpider(ArticleSpider):
                 channel.name,
                 failures,
             )
-            self.stats().inc_value("sina/roll/given_up")
+            self.stats().inc_value(ROLL_GIVEN_UP)
             self.stats().set_value(FAILED_STAT, "roll_given_up")
         elif more and (pages is None or read < pages):
             yield self._roll_request(channel_index, page + 1, failures)
@@ -151,7 +163,7 @@ class SinaFinanceSpider(ArticleSpider):
         ``counted``: the failure is counted and logged already (an internal error)."""
         if not counted:
             channel = self.params.channels[channel_index]
-            self.stats().inc_value(f"sina/roll/failed/{reason}")
+            self.stats().inc_value(ROLL_FAILED + reason)
             logger.warning("%s roll page %d unusable (%s): %s", channel.name, page, reason, message)
         yield from self._next_roll(channel_index, page, True, failures + 1)
 
@@ -185,13 +197,13 @@ class SinaFinanceSpider(ArticleSpider):
         and whether the page was read past on the way to ``-a until``'s window."""
         channel = self.params.channels[channel_index]
         stats = self.stats()
-        stats.inc_value("sina/roll/pages")
-        stats.inc_value("sina/roll/items", len(roll.entries) + len(roll.rejected))
+        stats.inc_value(ROLL_PAGES)
+        stats.inc_value(ROLL_ITEMS, len(roll.entries) + len(roll.rejected))
         for reason in roll.rejected:
-            stats.inc_value(f"sina/dropped/roll_{reason}")
+            stats.inc_value(dropped(f"roll_{reason}"))
             logger.info("%s roll page %d: item skipped (%s)", channel.name, page, reason)
         for url in roll.repaired:
-            stats.inc_value("sina/roll/repaired")
+            stats.inc_value(ROLL_REPAIRED)
             logger.warning(
                 "%s roll page %d: text with invalid characters (lone UTF-16 surrogates) "
                 "repaired with U+FFFD: %s",
@@ -201,10 +213,10 @@ class SinaFinanceSpider(ArticleSpider):
             )
         plan = plan_roll_page(roll.entries, self.params.since, self.params.until)
         if plan.too_new or plan.too_old:
-            stats.inc_value("sina/roll/outside_window", plan.too_new + plan.too_old)
+            stats.inc_value(ROLL_OUTSIDE_WINDOW, plan.too_new + plan.too_old)
         reached = plan.oldest.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if plan.oldest else "-"
         if plan.oldest is not None:
-            stats.set_value("sina/roll/reached", f"{channel.name} {reached}")
+            stats.set_value(ROLL_REACHED, f"{channel.name} {reached}")
         logger.info(
             "%s roll page %d: %d listed, %d in the window, reached %s (Beijing)",
             channel.name,
@@ -232,7 +244,7 @@ class SinaFinanceSpider(ArticleSpider):
                 if state == "known":
                     known += 1
                     continue
-                stats.inc_value(f"sina/roll/{state}")
+                stats.inc_value(ROLL_STATE + state)
                 request = self.article_request(entry.url, channel.name, entry, row)
             except Exception:  # one item costs that item only
                 stats.inc_value(INTERNAL_ERROR_STAT)
@@ -243,7 +255,7 @@ class SinaFinanceSpider(ArticleSpider):
             if request is not None:
                 requests.append(request)
         if known:
-            stats.inc_value("sina/roll/known", known)
+            stats.inc_value(ROLL_KNOWN, known)
         more = plan.more
         if self._catch_up and plan.fetch and known == len(plan.fetch):
             logger.info("%s roll page %d is already archived; caught up", channel.name, page)

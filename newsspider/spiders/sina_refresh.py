@@ -20,6 +20,7 @@ from newsspider.sina.channels import UnknownChannelError, get_channel
 from newsspider.sina.dates import from_unix
 from newsspider.sina.roll import RollEntry
 from newsspider.spiders.base import ArticleSpider
+from newsspider.stats import REFRESH_CHECKED
 
 logger = logging.getLogger(__name__)
 
@@ -130,5 +131,5 @@ class SinaRefreshSpider(ArticleSpider):
         for row in rows:
             request = self.article_request(row.url, row.channel, entry_of(row), row)
             if request is not None:
-                self.stats().inc_value("refresh/checked")
+                self.stats().inc_value(REFRESH_CHECKED)
                 yield request

@@ -1,0 +1,74 @@
+"""The names of newsspider's stats, in one place.
+
+Each area counts under its own prefix: ``sina/`` (what was fetched from Sina and what became of
+it), ``archive/`` (what was written), ``workers/`` (the worker processes), ``run/`` (the run's
+verdict) and ``distributed/`` (the distributed mode, in its own package). Counts by reason are
+the prefix plus the reason (``sina/dropped/no_body``); :func:`by_reason` is their one reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+# --- articles not archived (ArticleOutcomes counts them) ----------------------------------------
+DROPPED: Final = "sina/dropped/"
+"""+ reason: an answer that is no article to archive; the next run asks again if it is listed."""
+FAILED: Final = "sina/failed/"
+"""+ reason: a request or an article that failed; counts toward ``RUN_MAX_ERRORS``."""
+INTERNAL_ERROR: Final = FAILED + "internal_error"
+"""A bug: an exception escaped a callback or a pipeline (exit 70)."""
+
+# --- the roll ---------------------------------------------------------------------------------
+ROLL_PAGES: Final = "sina/roll/pages"
+ROLL_ITEMS: Final = "sina/roll/items"
+ROLL_FAILED: Final = "sina/roll/failed/"
+"""+ reason: a roll page that could not be used; counts toward ``RUN_MAX_ERRORS``."""
+ROLL_REACHED: Final = "sina/roll/reached"
+ROLL_KNOWN: Final = "sina/roll/known"
+ROLL_GIVEN_UP: Final = "sina/roll/given_up"
+ROLL_REPAIRED: Final = "sina/roll/repaired"
+ROLL_OUTSIDE_WINDOW: Final = "sina/roll/outside_window"
+ROLL_STATE: Final = "sina/roll/"
+"""+ ``new`` or ``changed``: listed articles asked for (``known`` ones are not)."""
+TEMPLATE: Final = "sina/template/"
+"""+ template: pages read with it (and ``<template>/pages``, ``/found/<field>`` for drift)."""
+UNREACHABLE: Final = "sina/unreachable"
+REFRESH_CHECKED: Final = "refresh/checked"
+
+# --- the archive ------------------------------------------------------------------------------
+ARCHIVE_NEW: Final = "archive/new"
+ARCHIVE_UPDATED: Final = "archive/updated"
+ARCHIVE_WRITTEN: Final = "archive/written"
+ARCHIVE_UNCHANGED: Final = "archive/unchanged"
+ARCHIVE_ADOPTED: Final = "archive/adopted"
+ARCHIVE_GONE: Final = "archive/gone"
+ARCHIVE_HISTORY: Final = "archive/history"
+ARCHIVE_BODY: Final = "archive/body/"
+"""+ body mode: posts made in it."""
+ARCHIVE_TEMP_REMOVED: Final = "archive/temp_removed"
+ARCHIVE_RECOVERED: Final = "archive/recovered"
+ARCHIVE_REPAIRED: Final = "archive/repaired"
+
+# --- the run's verdict (newsspider.exitcodes reads it) -------------------------------------------
+RUN_FAILED: Final = "newsspider/run_failed"
+"""Why the run failed (a word: ``sina_unreachable``, ``too_many_errors``, …); exit 1."""
+RUN_INTERRUPTED: Final = "newsspider/interrupted"
+"""The signal that stopped the run (``SIGINT``, ``SIGTERM``)."""
+
+
+def dropped(reason: str) -> str:
+    return DROPPED + reason
+
+
+def failed(reason: str) -> str:
+    return FAILED + reason
+
+
+def by_reason(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    """The counts under ``prefix`` (one of the ``…/`` names above), by reason."""
+    return {
+        key.removeprefix(prefix): int(value)
+        for key, value in stats.items()
+        if key.startswith(prefix) and isinstance(value, int) and not isinstance(value, bool)
+    }
