@@ -1,4 +1,5 @@
-"""Settings that depend on other settings, applied once at start-up.
+"""Settings that depend on other settings, applied once at start-up. (The distributed mode's
+add-on is its own: :class:`newsspider.distributed.addon.DistributedAddon`.)
 
 :class:`newsspider.config.ConfigAddon` comes first in ``ADDONS``: these add-ons read the new
 setting names only.
@@ -9,8 +10,6 @@ from __future__ import annotations
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from newsspider.config import SinaConfig
-from newsspider.distributed.config import SETTINGS as DISTRIBUTED_SETTINGS
-from newsspider.distributed.config import DistributedConfig, Role
 
 
 class PolitenessAddon:
@@ -30,51 +29,3 @@ class PolitenessAddon:
     def _default(settings: BaseSettings, name: str, value: object) -> None:
         if (settings.getpriority(name) or 0) < SETTINGS_PRIORITIES["cmdline"]:
             settings.set(name, value, priority="spider")
-
-
-class DistributedAddon:
-    """``DISTRIBUTED_ENABLED``: plug scrapy-redis in, by role (``DISTRIBUTED_ROLE``).
-
-    * Workers (``scrapy crawl sina_finance``, ``sina_refresh``): scrapy-redis's scheduler and
-      dupefilter on shared keys, the run coordinator, what is archived read from Redis, and
-      fetched pages pushed to Redis instead of made into posts and written.
-    * The writer (``scrapy crawl sina_writer``): the item pipelines of a single-process crawl
-      (so ``ARCHIVE_*`` settings are the writer's alone: posts are made and written there),
-      then the publisher of what is archived.
-
-    With the setting off, nothing changes and nothing about Redis is imported. The mode's own
-    settings (:data:`SETTINGS`) are checked with the core's before a crawl.
-    """
-
-    SETTINGS = DISTRIBUTED_SETTINGS
-
-    def update_settings(self, settings: BaseSettings) -> None:
-        config = DistributedConfig.from_settings(settings)
-        if not config.enabled:
-            return
-        checks = [*settings.getlist("RUN_PREFLIGHT"), "newsspider.distributed.connection.preflight"]
-        settings.set("RUN_PREFLIGHT", list(dict.fromkeys(checks)), "spider")
-        pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-        if config.role is Role.WRITER:
-            pipelines["newsspider.distributed.pipelines.KnowledgePublisherPipeline"] = 900
-            settings.set("ITEM_PIPELINES", pipelines, priority="spider")
-            return
-        # Workers never write the archive: the writer does, and holds its lock.
-        settings.set("ARCHIVE_WRITES", False, "spider")
-        middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
-        middlewares["newsspider.distributed.seeding.DistributedSeeding"] = 50
-        settings.set("SPIDER_MIDDLEWARES", middlewares, "spider")
-        settings.set("SCHEDULER", "newsspider.distributed.scheduler.RedisScheduler", "spider")
-        settings.set(
-            "DUPEFILTER_CLASS", "newsspider.distributed.scheduler.RedisDupeFilter", "spider"
-        )
-        settings.set("SCHEDULER_PERSIST", True, "spider")
-        settings.set("SCHEDULER_QUEUE_KEY", config.keys.requests, "spider")
-        settings.set("SCHEDULER_DUPEFILTER_KEY", config.keys.dupefilter, "spider")
-        knowledge = "newsspider.distributed.knowledge.RedisKnowledge"
-        settings.set("ARCHIVE_KNOWLEDGE", knowledge, "spider")
-        queue = {"newsspider.distributed.pipelines.RedisItemQueuePipeline": 800}
-        settings.set("ITEM_PIPELINES", queue, "spider")
-        extensions = dict(settings.getdict("EXTENSIONS"))
-        extensions["newsspider.distributed.coordinator.RunCoordinator"] = 100
-        settings.set("EXTENSIONS", extensions, "spider")

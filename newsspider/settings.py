@@ -78,7 +78,7 @@ ADDONS = {
     # configuration once every add-on has had its say.
     "newsspider.config.ConfigAddon": 0,
     "newsspider.addons.PolitenessAddon": 100,
-    "newsspider.addons.DistributedAddon": 200,
+    "newsspider.distributed.addon.DistributedAddon": 200,
 }
 
 # --- Distributed mode (scrapy-redis); off unless DISTRIBUTED_ENABLED is set ------------------

@@ -11,8 +11,9 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from newsspider import settings as project_module
-from newsspider.addons import DistributedAddon, PolitenessAddon
+from newsspider.addons import PolitenessAddon
 from newsspider.config import ConfigAddon, ConfigError, known_settings, validate_settings
+from newsspider.distributed.addon import DistributedAddon
 from newsspider.extensions.health import ErrorThreshold
 from newsspider.extensions.reachability import FAILED_STAT
 
@@ -33,7 +34,7 @@ def applied(**cmdline):
     assert list(settings.getdict("ADDONS")) == [
         "newsspider.config.ConfigAddon",
         "newsspider.addons.PolitenessAddon",
-        "newsspider.addons.DistributedAddon",
+        "newsspider.distributed.addon.DistributedAddon",
     ]
     ConfigAddon().update_settings(settings)
     PolitenessAddon().update_settings(settings)
@@ -228,7 +229,7 @@ def test_bad_values_are_refused_in_one_line_naming_setting_value_and_what_is_val
 
 
 def test_distributed_mode_needs_redis_url(tmp_path):
-    from newsspider.addons import DistributedAddon
+    from newsspider.distributed.addon import DistributedAddon
     from newsspider.distributed.connection import preflight
 
     settings = with_setting(tmp_path, "DISTRIBUTED_ENABLED", "1")

@@ -1,6 +1,6 @@
 """The distributed mode's item pipelines: workers hand finished items to the writer through
 Redis, and the writer tells the workers what is archived, as soon as it is. The add-on puts them
-in ``ITEM_PIPELINES`` by role (``newsspider.addons.DistributedAddon``)."""
+in ``ITEM_PIPELINES`` by role (``newsspider.distributed.addon.DistributedAddon``)."""
 
 from __future__ import annotations
 
