@@ -16,6 +16,7 @@ from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
+from newsspider.archive.store import PostWrite, put_post
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exporters import HexoPostExporter
 from newsspider.extensions.archive import CrawlArchive
@@ -349,6 +350,19 @@ def test_a_crawl_that_does_not_write_leaves_the_archive_alone(tmp_path):
         ArchiveWriterPipeline.from_crawler(crawler)
     archive.close()
     assert not (tmp_path / "archive").exists()
+
+
+def test_put_post_writes_new_leaves_same_and_keeps_history_of_changed(tmp_path):
+    relative = "金融/a.md"
+    assert put_post(tmp_path, relative, b"one") == PostWrite(existed=False, written=True)
+    os.utime(tmp_path / relative, (1, 1))
+    assert put_post(tmp_path, relative, b"one") == PostWrite(existed=True, written=False)
+    assert (tmp_path / relative).stat().st_mtime == 1  # not touched
+    assert put_post(tmp_path, relative, b"two") == PostWrite(existed=True, written=True)
+    assert (tmp_path / relative).read_bytes() == b"two"
+    [kept] = (tmp_path / ".newsspider" / "history" / "金融" / "a").iterdir()
+    assert kept.read_bytes() == b"one"
+    assert sorted(p.name for p in (tmp_path / "金融").iterdir()) == ["a.md"]  # no temp left
 
 
 def test_atomic_write_never_leaves_a_partial_file(tmp_path, monkeypatch):

@@ -18,12 +18,42 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder
+from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
 from newsspider.archive.history import keep_version
 from newsspider.archive.index import ArchiveIndex, IndexRow, remove_stale_temp_files
 from newsspider.archive.lock import ArchiveLock
 from newsspider.archive.paths import PostPaths
 from newsspider.archive.repair import repair_index
+
+
+@dataclass(frozen=True)
+class PostWrite:
+    """What :func:`put_post` found and did: whether a post was at the path (``existed``) and
+    whether its bytes changed (``written``; when not, nothing was touched)."""
+
+    existed: bool
+    written: bool
+
+
+def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> PostWrite:
+    """Put ``data`` at ``relative`` under ``root``: nothing when the post there holds exactly
+    these bytes; else its previous bytes, if any, into history first, then the new ones
+    atomically (temp file, fsync with ``fsync``, rename). The folder is not synced: the store
+    does that before the index commits the row (:meth:`ArchiveStore.written`).
+
+    Only files, no index: a worker process runs it, so the crawl's process never blocks on a
+    disk."""
+    path = root / relative
+    try:
+        previous: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        previous = None
+    if previous == data:
+        return PostWrite(existed=True, written=False)
+    if previous is not None:
+        keep_version(root, relative, previous, fsync=fsync)
+    write_atomic(path, data, fsync=fsync, folder_sync=False)
+    return PostWrite(existed=previous is not None, written=True)
 
 
 def sha256_of(path: Path) -> str | None:
@@ -119,17 +149,6 @@ class ArchiveStore:
             url=url, docid=docid, title=title, date=date, categories=list(categories)
         )
         return relative, None
-
-    def previous(self, relative: str) -> bytes | None:
-        """The bytes of the post at ``relative`` now, None when there is none."""
-        try:
-            return (self.root / relative).read_bytes()
-        except FileNotFoundError:
-            return None
-
-    def keep_history(self, relative: str, previous: bytes) -> None:
-        """Keep ``previous``, the bytes a rewrite of ``relative`` replaces, in history."""
-        keep_version(self.root, relative, previous, fsync=self.fsync)
 
     def written(self, row: IndexRow) -> None:
         """Record a post its writer put on disk (atomically, fsynced): the journal keeps the row

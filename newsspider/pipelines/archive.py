@@ -1,8 +1,9 @@
 """The archive writer: each post written atomically into the archive, and recorded in its index.
 
-This is the part of an article's way that needs the archive, so it runs in the crawl's process:
-choose the post's path, compare with what is on disk, keep history, record the row. The write
-itself (a temp file, its fsync, the rename) blocks, so a worker process does it.
+The crawl's process does only what needs the archive's index: choose the post's path, record
+the row. The file work blocks (compare with the post on disk, keep its previous bytes in history,
+write through a temp file, fsync and rename: :func:`newsspider.archive.store.put_post`), so a
+worker process does it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from newsspider.archive.files import write_atomic
 from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
-from newsspider.archive.store import ArchiveStore
+from newsspider.archive.store import ArchiveStore, put_post
 from newsspider.config import ArchiveConfig, Config
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.failures import NotArchived
@@ -106,7 +106,16 @@ class ArchiveWriterPipeline:
     async def _write(self, item: ArticleItem) -> ArticleItem:
         store = self.store
         relative, known = store.place(item.url, item.docid, item.title, item.date, item.categories)
-        previous = store.previous(relative)
+        try:
+            # Comparing, keeping history and writing are file work: a worker process does it.
+            # The folder is synced before the index commits the row (ArchiveStore.written).
+            put = await self.workers.run(
+                put_post, store.root, relative, item.post, fsync=store.fsync
+            )
+        except WorkerCrashed as exc:
+            # Not indexed: the next run fetches the article again, and finds the post if it
+            # did reach the disk.
+            raise NotArchived(WORKER_CRASHED, str(exc), failed=True) from exc
         checked = now_iso()
         row = IndexRow(
             url=known.url if known is not None else item.url,  # one row per article
@@ -123,26 +132,16 @@ class ArchiveWriterPipeline:
             last_checked=checked,
             status=LIVE,
         )
-        if known is None and previous is not None:
+        if known is None and put.existed:
             self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
-        if previous == item.post:
+        if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
             return dataclasses.replace(item, post_path=relative)
-        if previous is not None:
-            store.keep_history(relative, previous)
+        if put.existed:
             self.stats.inc_value(ARCHIVE_HISTORY)
-        try:
-            # The folder is synced before the index commits the row (ArchiveStore.written).
-            await self.workers.run(
-                write_atomic, store.root / relative, item.post, fsync=store.fsync, folder_sync=False
-            )
-        except WorkerCrashed as exc:
-            # Not indexed: the next run fetches the article again, and finds the post if it
-            # did reach the disk.
-            raise NotArchived(WORKER_CRASHED, str(exc), failed=True) from exc
         store.written(row)
         self.stats.inc_value(ARCHIVE_WRITTEN)
-        self.stats.inc_value(ARCHIVE_UPDATED if previous is not None else ARCHIVE_NEW)
+        self.stats.inc_value(ARCHIVE_UPDATED if put.existed else ARCHIVE_NEW)
         return dataclasses.replace(item, post_path=relative)
