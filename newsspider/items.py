@@ -44,7 +44,8 @@ class ArticleItem:
     Made by :func:`newsspider.post.build_post` in one piece. ``date`` is aware;
     ``listed_at``/``updated_at`` are the roll's ``intime``/``mtime`` (None without a roll
     entry); ``body`` is the post content after the front matter, ``post`` the whole file.
-    ``template`` names the page template extraction used and ``found`` what it found, of
+    ``images`` are the pictures the post shows (``headimg`` and every ``<img src>``, each
+    once). ``template`` names the page template extraction used and ``found`` what it found, of
     ``title``, ``date``, ``source``, ``body`` and ``headimg``. ``post_path`` is where the archive
     writer put the post, relative to ``ARCHIVE_DIR`` (None until then: the writer passes on a
     copy that has it).
@@ -58,6 +59,7 @@ class ArticleItem:
     categories: tuple[str, ...]
     author: str
     headimg: str
+    images: tuple[str, ...]
     body: str
     # Feed exports (-O items.jsonl) carry the post as the UTF-8 text it is.
     post: bytes = field(repr=False, metadata={"serializer": _post_text})

@@ -10,6 +10,8 @@ tools call it the same way.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -117,6 +119,18 @@ def render_post(front: FrontMatter, headimg: str, body: str) -> bytes:
     return render_front_matter(metadata, body).encode("utf-8")
 
 
+# <img src="…"> as both body modes serialize it (lxml and nh3 quote attributes with ").
+_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
+
+
+def post_images(body: str, headimg: str) -> tuple[str, ...]:
+    """The pictures a post shows, each once, in order: ``headimg`` and every ``<img src>`` of
+    its ``body`` (as rendered: absolute URLs); only http(s) URLs (a ``data:`` picture is in the
+    post already)."""
+    found = [headimg, *(html.unescape(src) for src in _IMG_SRC.findall(body))]
+    return tuple(dict.fromkeys(url for url in found if url.startswith(("https://", "http://"))))
+
+
 def build_post(fetched: FetchedPage, rules: PostRules) -> ArticleItem | Rejected:
     """The archive item of one fetched article page, or why there is none.
 
@@ -147,6 +161,7 @@ def build_post(fetched: FetchedPage, rules: PostRules) -> ArticleItem | Rejected
         categories=front.categories,
         author=front.author,
         headimg=rendered.headimg,
+        images=post_images(body, rendered.headimg),
         body=body,
         post=render_post(front, rendered.headimg, body),
         template=page.template,

@@ -25,7 +25,7 @@ from newsspider.failures import NotArchived
 from newsspider.items import ArticleCheck
 from newsspider.pipelines.archive import ArchiveWriterPipeline
 from newsspider.pipelines.normalize import NormalizePipeline
-from newsspider.post import AuthorMode, Rejected, build_post, normalize
+from newsspider.post import AuthorMode, Rejected, build_post, normalize, post_images
 from newsspider.signals import page_extracted
 from newsspider.sina.article import read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
@@ -33,7 +33,7 @@ from newsspider.workers import WorkerCrashed
 
 from utils.archive import CHINA_DIR
 from utils.content import GOLDENS
-from utils.items import VERBATIM, fetched
+from utils.items import CLEAN, VERBATIM, fetched
 from utils.steps import completed
 
 OTHER_ID = "lasorkf0000000"
@@ -135,6 +135,17 @@ def test_build_post_alone_gives_the_golden_post(golden):
     assert built.title == golden.meta["title"]
     assert built.categories == ("金融", "新浪财经", "新浪财经－国內")
     assert built.post_path is None
+
+
+def test_the_item_lists_the_pictures_its_post_shows():
+    golden = GOLDENS[0]  # 9 pictures in the clean body, the first of them the head image
+    item = build_post(fetched(golden), CLEAN)
+    assert len(item.images) == 9 and item.images[0] == item.headimg
+    assert all(f'src="{url}"' in item.body for url in item.images)
+    assert post_images('<img src="data:image/png;base64,AA"><img src="a.jpg">', "") == ()
+    assert post_images('<IMG alt="" SRC="https://x/a.jpg?a=1&amp;b=2">', "") == (
+        "https://x/a.jpg?a=1&b=2",
+    )
 
 
 def test_rerun_writes_the_same_bytes_and_touches_nothing(tmp_path):
