@@ -252,6 +252,16 @@ def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thres
     assert report["indexed"] == 100
 
 
+def test_a_crawl_that_cannot_be_built_fails_with_one_line_and_fetches_nothing(mock_sina, tmp_path):
+    # The archive writer enabled in a process told not to write the archive: the crawl cannot
+    # be built, which is the run's failure, not a success with nothing done.
+    result = run_crawl(mock_sina.base_url, tmp_path / "a", ARCHIVE_WRITES="False")
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.count("The crawl stopped: this crawl does not write the archive") == 1
+    assert not mock_sina.requests
+    assert not posts_under(tmp_path / "a")
+
+
 def test_a_second_run_on_a_locked_archive_stops_with_a_clear_message(mock_sina, tmp_path):
     archive = tmp_path / "a"
     held = lock.ArchiveLock(archive)
