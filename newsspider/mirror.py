@@ -26,6 +26,7 @@ from newsspider.archive.pictures import PICTURE_META, NotPictureUrl, picture_url
 from newsspider.config import Config
 from newsspider.failures import OffSiteRequest, ResponseTooLarge
 from newsspider.sina.urls import NotSinaUrl, from_mirror, sina_url, to_mirror
+from newsspider.stats import IMAGES_REQUESTS
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -42,7 +43,7 @@ class MirrorDownloadHandler(BaseDownloadHandler):
     A picture request (meta :data:`~newsspider.archive.pictures.PICTURE_META`) is let through
     to exactly the hosts of ``ARCHIVE_IMAGES_HOSTS`` (Sina's or not), under the same URL rules,
     and sent without a ``Referer`` header. Stats: ``sina/mirror/requests``,
-    ``sina/refused/off_site``.
+    ``sina/refused/off_site``, ``images/requests`` (picture requests sent, retries too).
     """
 
     lazy = False
@@ -89,6 +90,8 @@ class MirrorDownloadHandler(BaseDownloadHandler):
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("sina/refused/off_site")
             raise OffSiteRequest(f"not a picture host, not fetched ({exc.reason})") from None
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(IMAGES_REQUESTS)
         # Sina's image hosts turn away requests that name another site; DEFAULT_REQUEST_HEADERS
         # gives every request Sina's front page as its Referer, so it is taken off here, last.
         if b"Referer" in request.headers:

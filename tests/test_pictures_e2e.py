@@ -70,6 +70,7 @@ def test_save_stores_every_picture_once_and_leaves_the_posts_as_they_are(tmp_pat
             assert (pictures / name).read_bytes() in served.values()
         stats = result.stats
         assert stats["images/stored"] == len(urls)
+        assert stats["images/requests"] == len(urls)
         # The QR code and logos every golden post shows are fetched once, not once per post.
         assert all(server.count(url) == 1 for url in urls)
         assert hosts_asked(server) <= {"feed.mix.sina.com.cn", *_article_hosts(), *PICTURE_HOSTS}

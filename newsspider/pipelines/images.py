@@ -9,6 +9,7 @@ new posts, and those an earlier run failed to store.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.pipelines.files import FilesPipeline
 from scrapy.pipelines.media import FileInfo, FileInfoOrError, MediaPipeline
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.log import failure_to_exc_info
+from twisted.internet.defer import CancelledError
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.pictures import (
@@ -135,6 +138,16 @@ class PicturePipeline(FilesPipeline):
         if missing:
             self.stats.inc_value(IMAGES_RETRIED, len(missing))
             self._retry = deferred_from_coro(self.process_item(_MissingPictures(missing)))
+            self._retry.addErrback(self._retry_failed)
+
+    def _retry_failed(self, failure: Failure) -> None:
+        if isinstance(failure.value, CancelledError | asyncio.CancelledError):
+            return  # the crawl was stopped first: the next run tries them again
+        logger.error(
+            "Asking again for the missing pictures failed: %s",
+            failure.getErrorMessage(),
+            exc_info=failure_to_exc_info(failure),
+        )
 
     def spider_idle(self) -> None:
         """Keeps the spider open while the pictures of earlier runs are being asked for."""
