@@ -4,6 +4,7 @@ golden pages and their pictures."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,9 +14,10 @@ from newsspider.archive.pictures import sniff_image
 
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDEN, GOLDENS
-from utils.crawl import run_crawl
+from utils.crawl import REPO, crawl_command, repo_env, run_crawl
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures, stored_name
+from utils.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -159,3 +161,35 @@ def test_off_site_pictures_are_not_fetched(tmp_path):
         assert result.stats["images/stored"] == len(urls) - len(wechat)
         assert not any(host.endswith("qpic.cn") for host in hosts_asked(server))
         assert all(host.endswith(SINA_HOSTS) for host in hosts_asked(server)), hosts_asked(server)
+
+
+def test_the_distributed_writer_stores_the_pictures_a_single_process_run_stores(tmp_path):
+    archive = tmp_path / "archive"
+    urls = golden_pictures()
+    with RedisServer(tmp_path / "redis") as redis, MockSina.from_golden(GOLDEN) as server:
+        served = serve_pictures(server, urls)
+        common = {
+            "DISTRIBUTED_ENABLED": 1,
+            "REDIS_URL": redis.url,
+            "ARCHIVE_IMAGES": "save",
+            "ARCHIVE_BODY": "verbatim",
+        }
+        writer = subprocess.Popen(
+            crawl_command(server.base_url, archive, spider="sina_writer", **common),
+            cwd=REPO,
+            env=repo_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        worker = run_crawl(server.base_url, tmp_path / "workers" / "w1", "-a", "pages=1", **common)
+        _, log = writer.communicate(timeout=180)
+        assert worker.returncode == 0, worker.stderr[-3000:]
+        assert writer.returncode == 0, log[-3000:]
+        assert posts_under(archive) == expected_archive()
+        expected = {stored_name(data, _ext_of(data)) for data in served.values()}
+        assert stored_files(tmp_path / "images") == expected
+        assert all(server.count(url) == 1 for url in urls)
+        # Workers only fetch pages: the pictures are the writer's to fetch and keep.
+        assert "images/requests" not in worker.stats
+        assert not (tmp_path / "workers" / "images").exists()
