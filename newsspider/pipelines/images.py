@@ -125,6 +125,7 @@ class PicturePipeline(FilesPipeline):
         assert self._record is not None, "the record is open from open_spider to close_spider"
         return self._record
 
+    # MediaPipeline keeps the old optional spider argument; Scrapy calls it without one.
     def open_spider(self, spider: Any = None) -> None:
         super().open_spider()
         self._record = PictureRecord(self.record_path)
