@@ -193,3 +193,43 @@ def test_the_distributed_writer_stores_the_pictures_a_single_process_run_stores(
         # Workers only fetch pages: the pictures are the writer's to fetch and keep.
         assert "images/requests" not in worker.stats
         assert not (tmp_path / "workers" / "images").exists()
+
+
+TRICKS = (
+    "https://evil.example\\.sinaimg.cn/a.png",  # fetched from evil.example
+    "https://n.sinaimg.cn:8443/b.png",
+    "https://user@n.sinaimg.cn/c.png",
+    "http://127.0.0.1:9/n.sinaimg.cn/d.png",
+    "https://img.example.com/e.png",
+    "https://n.sinaimg.cn.evil.example/f.png",
+)
+
+
+def test_pictures_with_url_tricks_are_never_requested(tmp_path):
+    golden = next(g for g in GOLDENS if g.slug == "20211213_gongxinbu_seed")
+    tricks = "".join(f'<img src="{url}">' for url in TRICKS)
+    page = golden.page.replace(
+        'data-sudaclick="blk_content">', f'data-sudaclick="blk_content">{tricks}', 1
+    )
+    with MockSina() as server:
+        server.add_page(golden.url, page.encode("utf-8"))
+        server.set_roll(155, 1686, [golden.item])
+        serve_pictures(server, golden_pictures())
+        result = run_crawl(
+            server.base_url, tmp_path / "archive", ARCHIVE_IMAGES="save", ARCHIVE_BODY="verbatim"
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stats["archive/written"] == 1
+        skipped = {k: v for k, v in result.stats.items() if k.startswith("images/skipped/")}
+        assert sum(skipped.values()) == len(TRICKS), skipped
+        assert hosts_asked(server) <= {
+            "feed.mix.sina.com.cn",
+            "finance.sina.com.cn",
+            "n.sinaimg.cn",
+        }
+        assert not any(
+            p in target
+            for target in server.requests
+            for p in ("/a.png", "/b.png", "/c.png", "/d.png", "/e.png", "/f.png")
+        )
+        assert "sina/refused/off_site" not in result.stats  # none even reached the handler
