@@ -1,6 +1,7 @@
 """Typed configuration: every newsspider setting parsed once, into one frozen dataclass per area.
 
-* Each area has one prefix and one config: ``ARCHIVE_*`` (:class:`ArchiveConfig`), ``SINA_*``
+* Each area has one prefix and one config: ``ARCHIVE_*`` (:class:`ArchiveConfig`; the
+  pictures' ``ARCHIVE_IMAGES*``: :class:`ImagesConfig`), ``SINA_*``
   (:class:`SinaConfig`), ``RUN_*`` (:class:`RunConfig`), ``REPORT_*`` (:class:`ReportConfig`),
   ``WORKER_*`` (:class:`WorkerConfig`); :class:`Config` holds them all. The distributed mode's
   ``DISTRIBUTED_*`` settings are its own (:mod:`newsspider.distributed.config`).
@@ -21,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -219,6 +221,46 @@ def _parse_mirror_setting(name: str, value: object) -> str:
     return parse_mirror(value)
 
 
+class ImagesMode(StrEnum):
+    """``ARCHIVE_IMAGES``: what becomes of the pictures posts show."""
+
+    OFF = "off"
+    """Nothing: posts link Sina's pictures."""
+    SAVE = "save"
+    """Every picture is downloaded into ``ARCHIVE_IMAGES_DIR``; posts are left as they are."""
+
+
+_HOST_PATTERN = re.compile(r"^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def parse_host_patterns(name: str, value: object) -> tuple[str, ...]:
+    """Host names (``mmbiz.qpic.cn``) or ``*.`` and a domain (``*.sinaimg.cn``: its
+    subdomains), as a list or comma-separated; at least one, lower case."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise _invalid(name, value, "a list of host names like *.sinaimg.cn,mmbiz.qpic.cn")
+    hosts = tuple(str(item).strip().lower().rstrip(".") for item in items if str(item).strip())
+    bad = [host for host in hosts if not _HOST_PATTERN.match(host)]
+    if not hosts or bad:
+        raise _invalid(
+            name,
+            value,
+            "host names like mmbiz.qpic.cn or *.sinaimg.cn"
+            + (f" ({bad[0]!r} is not one)" if bad else ""),
+        )
+    return hosts
+
+
+def parse_url_prefix(name: str, value: object) -> str:
+    """A URL path (``/images/``) or an http(s) URL prefix, ending with ``/``."""
+    text = str(value).strip()
+    parts = urlsplit(text)
+    absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+    if not text or not (text.startswith("/") or absolute) or parts.query or parts.fragment:
+        raise _invalid(name, value, "a URL path like /images/ or a URL like https://host/images/")
+    return text if text.endswith("/") else text + "/"
+
+
 def _parse_worker_processes(name: str, value: object) -> int | None:
     """``WORKER_PROCESSES``: None for ``auto``, else a whole number from 0."""
     if str(value).strip().lower() == "auto":
@@ -270,6 +312,11 @@ _ARCHIVE_INDEX_BATCH = Setting("ARCHIVE_INDEX_BATCH", whole_number(1))
 _ARCHIVE_INDEX_BATCH_SECONDS = Setting("ARCHIVE_INDEX_BATCH_SECONDS", seconds())
 _ARCHIVE_WRITES = Setting("ARCHIVE_WRITES", parse_bool)
 _ARCHIVE_KNOWLEDGE = Setting("ARCHIVE_KNOWLEDGE", parse_import_path)
+_ARCHIVE_IMAGES = Setting("ARCHIVE_IMAGES", choice(ImagesMode))
+_ARCHIVE_IMAGES_DIR = Setting("ARCHIVE_IMAGES_DIR", parse_archive_dir)
+_ARCHIVE_IMAGES_URL = Setting("ARCHIVE_IMAGES_URL", parse_url_prefix)
+_ARCHIVE_IMAGES_MAXSIZE = Setting("ARCHIVE_IMAGES_MAXSIZE", whole_number(1))
+_ARCHIVE_IMAGES_HOSTS = Setting("ARCHIVE_IMAGES_HOSTS", parse_host_patterns)
 _SINA_MIRROR = Setting("SINA_MIRROR", _parse_mirror_setting)
 _SINA_MIRROR_INNER_HANDLER = Setting("SINA_MIRROR_INNER_HANDLER", parse_import_path)
 _SINA_CATCHUP_PAGES = Setting("SINA_CATCHUP_PAGES", whole_number(1))
@@ -300,6 +347,11 @@ SETTINGS: Final[tuple[Setting[Any], ...]] = (
     _ARCHIVE_INDEX_BATCH_SECONDS,
     _ARCHIVE_WRITES,
     _ARCHIVE_KNOWLEDGE,
+    _ARCHIVE_IMAGES,
+    _ARCHIVE_IMAGES_DIR,
+    _ARCHIVE_IMAGES_URL,
+    _ARCHIVE_IMAGES_MAXSIZE,
+    _ARCHIVE_IMAGES_HOSTS,
     _SINA_MIRROR,
     _SINA_MIRROR_INNER_HANDLER,
     _SINA_CATCHUP_PAGES,
@@ -421,6 +473,34 @@ class ArchiveConfig:
 
 
 @dataclass(frozen=True)
+class ImagesConfig:
+    """``ARCHIVE_IMAGES*``: the pictures of the posts, kept beside the archive."""
+
+    mode: ImagesMode
+    folder: Path
+    """As given: relative to ``ARCHIVE_DIR`` unless absolute (:meth:`folder_of`)."""
+    url: str
+    """The URL prefix the site serves :attr:`folder` under, ending with ``/``."""
+    maxsize: int
+    hosts: tuple[str, ...]
+    """The only hosts pictures are fetched from: names, or ``*.domain`` for its subdomains."""
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ImagesConfig:
+        return cls(
+            mode=_ARCHIVE_IMAGES.read(settings),
+            folder=_ARCHIVE_IMAGES_DIR.read(settings),
+            url=_ARCHIVE_IMAGES_URL.read(settings),
+            maxsize=_ARCHIVE_IMAGES_MAXSIZE.read(settings),
+            hosts=_ARCHIVE_IMAGES_HOSTS.read(settings),
+        )
+
+    def folder_of(self, root: Path) -> Path:
+        """The pictures' folder for the archive at ``root``, normalized (``..`` resolved)."""
+        return Path(os.path.normpath(root / self.folder))
+
+
+@dataclass(frozen=True)
 class SinaConfig:
     """``SINA_*``: how Sina is reached and read."""
 
@@ -531,6 +611,7 @@ class Config:
     """The crawl's newsspider settings, every area parsed once (see the module docstring)."""
 
     archive: ArchiveConfig
+    images: ImagesConfig
     sina: SinaConfig
     run: RunConfig
     report: ReportConfig
@@ -540,6 +621,7 @@ class Config:
     def from_settings(cls, settings: BaseSettings) -> Config:
         return cls(
             archive=ArchiveConfig.from_settings(settings),
+            images=ImagesConfig.from_settings(settings),
             sina=SinaConfig.from_settings(settings),
             run=RunConfig.from_settings(settings),
             report=ReportConfig.from_settings(settings),

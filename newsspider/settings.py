@@ -21,6 +21,15 @@ ARCHIVE_WRITES = True  # this process writes the archive and takes its lock (add
 # What the spiders ask about what is archived: the crawl's own index (the distributed add-on
 # puts the index its writer publishes in its place).
 ARCHIVE_KNOWLEDGE = "newsspider.extensions.archive.CrawlArchive"
+# Pictures of the posts (README, "Pictures"): off | save (download every picture, posts untouched).
+ARCHIVE_IMAGES = "off"
+# Where pictures go; relative to ARCHIVE_DIR. With ARCHIVE_DIR = <hexo>/source/_posts that is
+# <hexo>/source/images, which Hexo publishes as /images/.
+ARCHIVE_IMAGES_DIR = "../images"
+ARCHIVE_IMAGES_URL = "/images/"  # the URL prefix under which the site serves ARCHIVE_IMAGES_DIR
+ARCHIVE_IMAGES_MAXSIZE = 10 * 1024 * 1024  # bytes; a larger picture is refused
+# The only hosts pictures are fetched from: Sina's image CDNs and WeChat's, which posts embed.
+ARCHIVE_IMAGES_HOSTS = ["*.sinaimg.cn", "mmbiz.qpic.cn"]
 
 # --- Worker processes ----------------------------------------------------------------------------
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
@@ -51,6 +60,8 @@ SINA_CATCHUP_PAGES = 20  # without -a pages/since: read at most this many pages 
 ITEM_PIPELINES = {
     "newsspider.pipelines.normalize.NormalizePipeline": 100,
     "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
+    # After the writer: a post is archived whatever becomes of its pictures.
+    "newsspider.pipelines.images.PicturePipeline": 900,
 }
 EXTENSIONS = {
     "newsspider.extensions.outcomes.ArticleOutcomes": 400,

@@ -1,9 +1,10 @@
 """The names of newsspider's stats, in one place.
 
 Each area counts under its own prefix: ``sina/`` (what was fetched from Sina and what became of
-it), ``archive/`` (what was written), ``workers/`` (the worker processes), ``run/`` (the run's
-verdict) and ``distributed/`` (the distributed mode, in its own package). Counts by reason are
-the prefix plus the reason (``sina/dropped/no_body``); :func:`by_reason` is their one reader.
+it), ``archive/`` (what was written), ``images/`` (the posts' pictures), ``workers/`` (the worker
+processes), ``run/`` (the run's verdict) and ``distributed/`` (the distributed mode, in its own
+package). Counts by reason are the prefix plus the reason (``sina/dropped/no_body``);
+:func:`by_reason` is their one reader.
 """
 
 from __future__ import annotations
@@ -49,6 +50,24 @@ ARCHIVE_BODY: Final = "archive/body/"
 ARCHIVE_TEMP_REMOVED: Final = "archive/temp_removed"
 ARCHIVE_RECOVERED: Final = "archive/recovered"
 ARCHIVE_REPAIRED: Final = "archive/repaired"
+
+# --- the posts' pictures (ARCHIVE_IMAGES; PicturePipeline counts them) ------------------------
+IMAGES_STORED: Final = "images/stored"
+"""Pictures fetched and written to a new file."""
+IMAGES_SAME_CONTENT: Final = "images/same_content"
+"""Pictures fetched whose bytes were stored already (under another URL): no new file."""
+IMAGES_ALREADY: Final = "images/already"
+"""Pictures of a post stored by an earlier post or run: not fetched."""
+IMAGES_REQUESTS: Final = "images/requests"
+"""Picture requests sent (each attempt: retries too); part of ``downloader/request_count``."""
+IMAGES_RETRIED: Final = "images/retried"
+"""Pictures an earlier run could not store, asked for again."""
+IMAGES_FAILED: Final = "images/failed/"
+"""+ reason: a picture not stored (``http_404``, ``too_large``, ``not_image``, …); not a failure
+of the run: the next run tries it again."""
+IMAGES_SKIPPED: Final = "images/skipped/"
+"""+ reason: a picture not fetched by rule (``off_site``: not on ``ARCHIVE_IMAGES_HOSTS``;
+``userinfo``, ``port``, ``bad_host``, …: a URL the trust rules refuse)."""
 
 # --- the run's verdict (newsspider.exitcodes reads it) -------------------------------------------
 RUN_FAILED: Final = "newsspider/run_failed"

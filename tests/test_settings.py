@@ -141,6 +141,17 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
         [[], "", "a.b", ["newsspider.distributed.connection.preflight"], "a.b, c.d"],
         ["nodots", ["a b.c"], 12, "a..b"],
     ),
+    "ARCHIVE_IMAGES": (["off", "save", "SAVE"], ["local", "on", "", "1"]),
+    "ARCHIVE_IMAGES_DIR": (["../images", "/srv/site/source/images", "pictures"], ["", "a\0b"]),
+    "ARCHIVE_IMAGES_URL": (
+        ["/images/", "/images", "https://cdn.example/pics/"],
+        ["", "images/", "ftp://x/", "/images/?a=1", "https://"],
+    ),
+    "ARCHIVE_IMAGES_MAXSIZE": (["1", "10485760", 2048], ["0", "-1", "1.5", "abc", ""]),
+    "ARCHIVE_IMAGES_HOSTS": (
+        [["*.sinaimg.cn", "mmbiz.qpic.cn"], "*.sinaimg.cn,mmbiz.qpic.cn", "Img.Example.COM"],
+        ["", [], "*", "*.cn", "a b.cn", "host:8080", "1.2.3.4", "**.sinaimg.cn", "*.x.*"],
+    ),
     "ARCHIVE_LOCK_WAIT": SECONDS,
     "ARCHIVE_INDEX_BATCH": (["1", "100", 5], ["0", "-1", "1.5", "abc", "", True]),
     "ARCHIVE_INDEX_BATCH_SECONDS": SECONDS,

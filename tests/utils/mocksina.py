@@ -49,6 +49,8 @@ class MockSina(Service):
     def __init__(self) -> None:
         self.base_url: str = ""
         self.requests: list[str] = []
+        self.request_headers: list[tuple[str, dict[str, str]]] = []
+        self._failing: dict[str, tuple[int, int]] = {}  # key -> (answers left, status)
         self._lock = threading.Lock()
         self._pages: dict[str, _Page] = {}
         self._rolls = Rolls()
@@ -100,6 +102,15 @@ class MockSina(Service):
         self._pages[self._key(self.mirror_path(url))] = _Page(
             _to_bytes(body), status, hdrs, chunked=chunked
         )
+
+    def add_picture(self, url: str, body: bytes, content_type: str = "image/png") -> None:
+        """Serve the picture ``body`` for real ``url`` (query ignored)."""
+        self.add_page(url, body, content_type=content_type)
+
+    def fail_next(self, url: str, times: int = 1, status: int = 503) -> None:
+        """Answer the next ``times`` requests for ``url`` with ``status`` (an HTML error page),
+        then what it serves."""
+        self._failing[self._key(self.mirror_path(url))] = (times, status)
 
     def add_redirect(self, url: str, location: str, status: int = 302) -> None:
         """Answer ``url`` with ``status`` and ``Location`` = mirror form of ``location``
@@ -176,9 +187,18 @@ class MockSina(Service):
             self._server = self._thread = None
 
     # ---- observation -------------------------------------------------------------------------
-    def _record(self, target: str) -> None:
+    def _record(self, target: str, headers: dict[str, str] | None = None) -> None:
         with self._lock:
             self.requests.append(target)
+            self.request_headers.append((target, dict(headers or {})))
+
+    def headers_of(self, url_or_path: str) -> list[dict[str, str]]:
+        """The headers (lower-case names) of each request received for a real URL, query
+        ignored."""
+        key = self._key(self.mirror_path(url_or_path))
+        with self._lock:
+            seen = list(self.request_headers)
+        return [headers for target, headers in seen if self._key(target) == key]
 
     def count(self, url_or_path: str) -> int:
         """Requests received for a real URL, mirror path or mirror URL. Without a query string
@@ -203,6 +223,16 @@ class MockSina(Service):
         path, _, query = target.partition("?")
         if path in ROLL_PATHS:
             return self._roll(query)
+        with self._lock:
+            left, status = self._failing.get(self._key(target), (0, 0))
+            if left:
+                self._failing[self._key(target)] = (left - 1, status)
+        if left:
+            return _Page(
+                f"<html><body><h1>{status}</h1></body></html>".encode(),
+                status,
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
         page = self._pages.get(self._key(target))
         if page is None:
             return _Page(
@@ -240,8 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, with_body: bool) -> None:
         mock = cast(_Server, self.server).mock
-        mock._record(self.path)
-        page = mock._answer(self.path, {k.lower(): v for k, v in self.headers.items()})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        mock._record(self.path, headers)
+        page = mock._answer(self.path, headers)
         self.send_response(page.status)
         for name, value in page.headers.items():
             if name.lower() != "content-length":
