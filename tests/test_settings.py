@@ -307,3 +307,14 @@ def test_the_error_threshold_is_switched_off_by_a_ratio_of_1_and_a_large_count(s
     crawler.stats.set_value("sina/failed/http_503", 100)  # every request failed
     threshold.spider_closed(Spider("s"), "finished")
     assert (crawler.stats.get_value(FAILED_STAT) == "too_many_errors") is fails
+
+
+def test_picture_requests_do_not_dilute_the_error_share():
+    crawler = get_crawler(Spider, {**PROJECT, "ARCHIVE_WRITES": False, "RUN_MAX_ERRORS": "1000"})
+    threshold = ErrorThreshold.from_crawler(crawler)
+    assert crawler.stats is not None
+    crawler.stats.set_value("downloader/request_count", 100)
+    crawler.stats.set_value("images/requests", 90)  # best effort, counted apart
+    crawler.stats.set_value("sina/failed/http_503", 6)  # 6 of the 10 page requests
+    threshold.spider_closed(Spider("s"), "finished")
+    assert crawler.stats.get_value(FAILED_STAT) == "too_many_errors"

@@ -9,7 +9,7 @@ from scrapy import signals
 
 from newsspider.config import Config
 from newsspider.extensions.reachability import FAILED_STAT
-from newsspider.stats import FAILED, ROLL_FAILED, by_reason
+from newsspider.stats import FAILED, IMAGES_REQUESTS, ROLL_FAILED, by_reason
 
 if TYPE_CHECKING:
     from scrapy import Spider
@@ -47,7 +47,10 @@ class ErrorThreshold:
         errors = sum(by_reason(values, FAILED).values()) + sum(
             by_reason(values, ROLL_FAILED).values()
         )
-        requests = int(values.get("downloader/request_count", 0))
+        # Picture requests are best effort and counted apart: they do not dilute the share.
+        requests = int(values.get("downloader/request_count", 0)) - int(
+            values.get(IMAGES_REQUESTS, 0)
+        )
         over_count = errors > self.max_errors
         over_ratio = requests > 0 and errors / requests > self.max_ratio
         if not (over_count or over_ratio) or stats.get_value(FAILED_STAT):
