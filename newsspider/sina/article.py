@@ -51,7 +51,7 @@ import lxml.html
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, http_content_type_encoding, read_bom
 
 from newsspider.sina.dates import parse_chinese, parse_iso
 
@@ -535,7 +535,47 @@ def page_root(text: str) -> etree._Element:
     even with ``huge_tree``): libxml2 then stops parsing and what follows is lost without an
     exception, so the tree would be a silently truncated page.
     """
-    data = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    return _parse(_text_bytes(text))
+
+
+def _text_bytes(text: str) -> bytes:
+    """What :func:`page_root` parses of ``text``: stripped, without NULs, in UTF-8."""
+    return text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+
+
+# What str.strip() removes that is ASCII: the whitespace bytes.strip() knows and the four
+# information separators, which str.isspace() counts as whitespace too.
+_ASCII_STRIPPED: Final = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+def _utf8_bytes(body: bytes, encoding: str) -> bytes | None:
+    """``_text_bytes(html_to_unicode(f"charset={encoding}", body)[1])`` without decoding and
+    encoding the page again, when the page is valid UTF-8 that w3lib decodes as UTF-8 (by its
+    byte order mark or by ``encoding``): those bytes are the text's UTF-8 form already. None
+    otherwise, and when the stripped page starts or ends with a non-ASCII character (which
+    may be a space str.strip() removes)."""
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding is not None and bom is not None:
+        if bom_encoding != "utf-8":
+            return None
+        body = body[len(bom) :]
+    elif http_content_type_encoding(f"charset={encoding}") != "utf-8":
+        return None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # w3lib would replace the bad bytes
+    data = body.strip(_ASCII_STRIPPED)
+    if data[:1] >= b"\x80" or data[-1:] >= b"\x80":
+        return None
+    if b"\x00" in data:
+        data = data.replace(b"\x00", b"")
+    return data or b"<html/>"
+
+
+def _parse(data: bytes) -> etree._Element:
+    """``data`` (as :func:`_text_bytes` makes it) parsed; raises :class:`PageTooDeep` as
+    :func:`page_root` does."""
     root = etree.fromstring(data, _PAGE_PARSER)
     # The parser's log holds the errors of its last run, this one.
     for error in _PAGE_PARSER.error_log.filter_types([etree.ErrorTypes.ERR_RESOURCE_LIMIT]):
@@ -680,6 +720,10 @@ def titles_match(one: str, other: str) -> bool:
 
 def read_article(body: bytes, encoding: str) -> ArticlePage:
     """:func:`parse_article` of a page's raw bytes, decoded as Scrapy decodes a response whose
-    encoding is ``encoding`` (``response.text``). Pure and picklable: worker processes run it.
-    Raises :class:`PageTooDeep` (from :func:`page_root`) for a page too deep to parse whole."""
-    return parse_article(page_root(html_to_unicode(f"charset={encoding}", body)[1]))
+    encoding is ``encoding`` (``response.text``) and parsed as :func:`page_root` parses it.
+    Pure and picklable: worker processes run it. Raises :class:`PageTooDeep` (as
+    :func:`page_root` does) for a page too deep to parse whole."""
+    data = _utf8_bytes(body, encoding)
+    if data is None:
+        data = _text_bytes(html_to_unicode(f"charset={encoding}", body)[1])
+    return parse_article(_parse(data))
