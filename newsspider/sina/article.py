@@ -202,13 +202,17 @@ def _clean_text(parts: list[str], sep: str = "") -> str | None:
 # Selector per match costs more than the query itself.
 _TRANSLATOR = HTMLTranslator()
 _TEXT_NODES = etree.XPath(".//text()")
-_METAS = etree.XPath("//meta[@content]")
 
 
 def _class_xpath(name: str) -> str:
     # From the class attributes up to their elements: about three times faster than testing
-    # every element's @class, which is what a translated ``.name`` does.
-    return f"//@class[contains(concat(' ', normalize-space(.), ' '), ' {name} ')]/.."
+    # every element's @class, which is what a translated ``.name`` does. The plain contains()
+    # first spares most attributes the normalize-space() (a class has the name only if its
+    # text does).
+    return (
+        f"//@class[contains(., '{name}')]"
+        f"[contains(concat(' ', normalize-space(.), ' '), ' {name} ')]/.."
+    )
 
 
 # Whole-document forms of the selectors that cost the most as translated CSS; relative queries
@@ -266,7 +270,10 @@ def _text_of(element: etree._Element, sep: str = "") -> str | None:
 def _meta_map(sel: etree._Element) -> dict[str, str]:
     """``<meta>`` values by ``property`` and by ``name``, the first of each, stripped."""
     found: dict[str, str] = {}
-    for meta in _elements(_METAS, sel):
+    # The tree's own walk, in document order like //meta: three times faster than the XPath.
+    for meta in sel.getroottree().iter("meta"):
+        if meta.get("content") is None:
+            continue
         value = (meta.get("content") or "").strip()
         for key in (meta.get("property"), meta.get("name")):
             if key and key not in found and value:
