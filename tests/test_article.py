@@ -11,7 +11,7 @@ from newsspider.sina import article
 from newsspider.sina.article import page_root, parse_article, read_article
 from newsspider.workers import WorkerPool
 
-from utils.content import GOLDENS
+from utils.content import DATA, GOLDENS
 
 # The real saved pages, this template's among them, are checked in test_templates.py.
 
@@ -61,15 +61,21 @@ def test_truncated_page_still_extracts_what_is_there():
 EDGE_PAGE = """<html><body>
 <div class="x\tdate-source  y"><span class="date">2024年01月02日 03:04</span></div>
 <p class="date-sources">not it</p>
+<p class="xdate-source date-sourcex">nor it</p>
+<p class="date-sourcedate-source">nor it</p>
+<p class="xdate-source\ndate-source\r">but this</p>
 <div id="artibody"><p>first</p></div>
 <div id="artibody"><p>second</p></div>
 <div class="time-source">2016年05月25日10:10 来源</div>
+<meta content="x"><meta property="og:title" content="  体内  "><META NAME="a" CONTENT="b">
+<meta property="og:title" content="second"><meta name="c"><meta property="" content="d">
 </body></html>"""
+SAVED = sorted(DATA.parent.rglob("*.html"))
+PAGES = [*(path.read_text(encoding="utf-8") for path in SAVED), EDGE_PAGE]
+PAGE_IDS = [*(path.stem[:40] for path in SAVED), "edge"]
 
 
-@pytest.mark.parametrize(
-    "html", [g.page for g in GOLDENS] + [EDGE_PAGE], ids=[g.slug for g in GOLDENS] + ["edge"]
-)
+@pytest.mark.parametrize("html", PAGES, ids=PAGE_IDS)
 @pytest.mark.parametrize("css", ["#artibody", "#article", ".date-source", ".time-source"])
 def test_fast_document_queries_find_what_the_css_finds(html, css):
     """The ID-table and class-attribute forms used for whole-page queries find what the
@@ -83,6 +89,23 @@ def test_fast_document_queries_find_what_the_css_finds(html, css):
     else:
         assert found == by_css
     assert article._has(root, css) == bool(by_css)
+
+
+def _meta_map_by_xpath(root):
+    found = {}
+    for meta in root.xpath("//meta[@content]"):
+        value = (meta.get("content") or "").strip()
+        for key in (meta.get("property"), meta.get("name")):
+            if key and key not in found and value:
+                found[key] = value
+    return found
+
+
+@pytest.mark.parametrize("html", PAGES, ids=PAGE_IDS)
+def test_meta_tags_are_those_of_the_whole_document(html):
+    root = page_root(html)
+    assert article._meta_map(root) == _meta_map_by_xpath(root)
+    assert list(article._meta_map(root)) == list(_meta_map_by_xpath(root))
 
 
 def _nested(levels):
