@@ -228,6 +228,9 @@ class ImagesMode(StrEnum):
     """Nothing: posts link Sina's pictures."""
     SAVE = "save"
     """Every picture is downloaded into ``ARCHIVE_IMAGES_DIR``; posts are left as they are."""
+    LOCAL = "local"
+    """``save``, and clean posts show the stored pictures from ``ARCHIVE_IMAGES_URL``; not
+    with ``ARCHIVE_BODY=verbatim``, whose posts stay the older pipeline's bytes."""
 
 
 _HOST_PATTERN = re.compile(r"^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
@@ -409,6 +412,16 @@ def validate_settings(settings: BaseSettings) -> None:
             rows[new].parse(old, value)
     for row in rows.values():
         row.read(settings)
+    if (
+        _ARCHIVE_IMAGES.read(settings) is ImagesMode.LOCAL
+        and _ARCHIVE_BODY.read(settings) is BodyMode.VERBATIM
+    ):
+        # Verbatim posts are the older pipeline's bytes: pointing them elsewhere would change
+        # every post of an archive that keeps them.
+        raise ConfigError(
+            "ARCHIVE_IMAGES=local rewrites posts, and ARCHIVE_BODY=verbatim posts stay as the"
+            " older pipeline wrote them; use ARCHIVE_IMAGES=save, or ARCHIVE_BODY=clean"
+        )
 
 
 def rename_deprecated(settings: BaseSettings) -> list[str]:

@@ -10,8 +10,10 @@ tools call it the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -129,6 +131,43 @@ def post_images(body: str, headimg: str) -> tuple[str, ...]:
     post already)."""
     found = [headimg, *(html.unescape(src) for src in _IMG_SRC.findall(body))]
     return tuple(dict.fromkeys(url for url in found if url.startswith(("https://", "http://"))))
+
+
+def localize(
+    body: str, headimg: str, stored: Mapping[str, str], url_prefix: str
+) -> tuple[str, str]:
+    """``body`` and ``headimg`` with each picture of ``stored`` (picture URL, as
+    :func:`post_images` gives it, to its stored file's name) pointing at ``url_prefix`` + that
+    name. Only the ``src`` values of ``<img>`` tags and ``headimg`` change; a picture not in
+    ``stored`` keeps its URL, and text that merely shows a URL is left alone."""
+
+    def local_src(match: re.Match[str]) -> str:
+        name = stored.get(html.unescape(match.group(1)))
+        if name is None:
+            return match.group(0)
+        start, end = match.span(1)
+        at = match.start(0)
+        tag = match.group(0)
+        return tag[: start - at] + html.escape(url_prefix + name) + tag[end - at :]
+
+    local_head = url_prefix + stored[headimg] if headimg in stored else headimg
+    return _IMG_SRC.sub(local_src, body), local_head
+
+
+def with_local_pictures(
+    item: ArticleItem, stored: Mapping[str, str], url_prefix: str
+) -> ArticleItem:
+    """``item`` whose post shows the pictures of ``stored`` from ``url_prefix``
+    (:func:`localize`): ``body``, ``headimg`` (and so ``thumbnail``) and the post's bytes, which
+    are rendered again. ``images`` keeps the pictures' own URLs. ``item`` itself when no picture
+    of its post is stored."""
+    if not any(url in stored for url in item.images):
+        return item
+    body, headimg = localize(item.body, item.headimg, stored, url_prefix)
+    front = FrontMatter(item.title, item.date, item.categories, item.author)
+    return dataclasses.replace(
+        item, body=body, headimg=headimg, post=render_post(front, headimg, body)
+    )
 
 
 def build_post(fetched: FetchedPage, rules: PostRules) -> ArticleItem | Rejected:

@@ -21,7 +21,8 @@ ARCHIVE_WRITES = True  # this process writes the archive and takes its lock (add
 # What the spiders ask about what is archived: the crawl's own index (the distributed add-on
 # puts the index its writer publishes in its place).
 ARCHIVE_KNOWLEDGE = "newsspider.extensions.archive.CrawlArchive"
-# Pictures of the posts (README, "Pictures"): off | save (download every picture, posts untouched).
+# Pictures of the posts (README, "Pictures"): off | save (download every picture, posts
+# untouched) | local (save, and clean posts show the stored pictures from ARCHIVE_IMAGES_URL).
 ARCHIVE_IMAGES = "off"
 # Where pictures go; relative to ARCHIVE_DIR. With ARCHIVE_DIR = <hexo>/source/_posts that is
 # <hexo>/source/images, which Hexo publishes as /images/.
@@ -59,8 +60,11 @@ SINA_CATCHUP_PAGES = 20  # without -a pages/since: read at most this many pages 
 
 ITEM_PIPELINES = {
     "newsspider.pipelines.normalize.NormalizePipeline": 100,
+    # ARCHIVE_IMAGES=local: before the writer, since the post shows the pictures stored.
+    "newsspider.pipelines.images.LocalPicturePipeline": 700,
     "newsspider.pipelines.archive.ArchiveWriterPipeline": 800,
-    # After the writer: a post is archived whatever becomes of its pictures.
+    # ARCHIVE_IMAGES=save: after the writer, so a post is archived whatever becomes of its
+    # pictures.
     "newsspider.pipelines.images.PicturePipeline": 900,
 }
 EXTENSIONS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from typing import Any, ClassVar
 
 import pytest
@@ -25,15 +26,15 @@ from newsspider.archive.pictures import (
     picture_url,
     sniff_image,
 )
-from newsspider.config import Config
+from newsspider.config import Config, ConfigError, validate_settings
 from newsspider.failures import OffSiteRequest, ResponseTooLarge
 from newsspider.mirror import MirrorDownloadHandler
-from newsspider.pipelines.images import PicturePipeline
-from newsspider.post import build_post
+from newsspider.pipelines.images import LocalPicturePipeline, PicturePipeline
+from newsspider.post import build_post, localize, post_images, with_local_pictures
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
 from utils.content import GOLDENS
-from utils.items import VERBATIM, fetched
+from utils.items import CLEAN, VERBATIM, fetched
 from utils.pictures import GIF, JPEG, PNG, WEBP
 from utils.steps import completed
 
@@ -165,7 +166,9 @@ def test_the_record_keeps_what_is_stored_and_what_is_missing_across_runs(tmp_pat
 # --- the pipeline's steps ---------------------------------------------------------------------
 
 
-def make_pipeline(tmp_path, **settings: Any) -> PicturePipeline:
+def make_pipeline(
+    tmp_path, cls: type[PicturePipeline] = PicturePipeline, **settings: Any
+) -> PicturePipeline:
     crawler = get_crawler(
         SinaFinanceSpider,
         {
@@ -178,7 +181,7 @@ def make_pipeline(tmp_path, **settings: Any) -> PicturePipeline:
         },
     )
     crawler.spider = crawler._create_spider()
-    pipeline = PicturePipeline.from_crawler(crawler)
+    pipeline = cls.from_crawler(crawler)
     pipeline.open_spider()
     return pipeline
 
@@ -324,6 +327,108 @@ def test_download_errors_are_counted_by_their_reason(pipeline):
 def test_the_item_passes_on_unchanged(pipeline):
     item = article("https://n.sinaimg.cn/a.png")
     assert pipeline.item_completed([], item, pipeline.spiderinfo) is item
+
+
+# --- ARCHIVE_IMAGES=local: posts that show the stored pictures ---------------------------------
+
+A = "https://n.sinaimg.cn/a.png?x=1&y=2"
+B = "https://n.sinaimg.cn/b.jpg"
+STORED = {A: "3f/3f9a.png", B: "b0/b0b1.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            '<p><img src="https://n.sinaimg.cn/a.png?x=1&amp;y=2" alt=""></p>',
+            '<p><img src="/images/3f/3f9a.png" alt=""></p>',
+        ),
+        (  # the same picture twice, and a picture not stored, which keeps its URL
+            '<img src="https://n.sinaimg.cn/b.jpg"><img alt="x" src="https://n.sinaimg.cn/c.gif">'
+            '<img src="https://n.sinaimg.cn/b.jpg">',
+            '<img src="/images/b0/b0b1.jpg"><img alt="x" src="https://n.sinaimg.cn/c.gif">'
+            '<img src="/images/b0/b0b1.jpg">',
+        ),
+        (  # only <img src> values: text, links and other attributes stay
+            '<p>https://n.sinaimg.cn/b.jpg</p><a href="https://n.sinaimg.cn/b.jpg">b</a>'
+            '<img data-src="https://n.sinaimg.cn/b.jpg" src="data:image/png;base64,AA">',
+            '<p>https://n.sinaimg.cn/b.jpg</p><a href="https://n.sinaimg.cn/b.jpg">b</a>'
+            '<img data-src="https://n.sinaimg.cn/b.jpg" src="data:image/png;base64,AA">',
+        ),
+        ('<IMG ALT="" SRC="https://n.sinaimg.cn/b.jpg">', '<IMG ALT="" SRC="/images/b0/b0b1.jpg">'),
+    ],
+)
+def test_localize_points_img_sources_at_the_stored_pictures(body, expected):
+    assert localize(body, "", STORED, "/images/") == (expected, "")
+
+
+def test_localize_points_the_head_image_at_its_file_or_keeps_its_url():
+    assert localize("", A, STORED, "https://blog.example/img/") == (
+        "",
+        "https://blog.example/img/3f/3f9a.png",
+    )
+    assert localize("", "https://n.sinaimg.cn/c.gif", STORED, "/images/") == (
+        "",
+        "https://n.sinaimg.cn/c.gif",
+    )
+
+
+def test_a_post_with_local_pictures_is_the_post_rendered_with_them():
+    item = build_post(fetched(GOLDENS[0]), CLEAN)
+    first, *others = item.images
+    stored = {url: f"{n:02x}/{n:02x}{'0' * 62}.png" for n, url in enumerate(item.images)}
+    del stored[others[-1]]
+    local = with_local_pictures(item, stored, "/images/")
+    assert local.images == item.images
+    assert local.headimg == "/images/00/00" + "0" * 62 + ".png"
+    sources = re.findall(r'<img\b[^>]*?\ssrc="([^"]*)"', local.body)
+    assert tuple(dict.fromkeys(sources)) == (
+        *(f"/images/{stored[url]}" for url in item.images[:-1]),
+        others[-1],
+    )
+    assert post_images(local.body, "") == (others[-1],)
+    text = local.post.decode("utf-8")
+    assert f"\nheadimg: '{local.headimg}'\n" in text
+    assert f"\nthumbnail: '{local.headimg}'\n" in text
+    assert first not in text
+    assert text.endswith(local.body)
+    assert with_local_pictures(item, {}, "/images/") is item
+
+
+def test_local_needs_clean_posts():
+    settings = Settings({**PROJECT, "ARCHIVE_IMAGES": "local"})
+    validate_settings(settings)
+    settings.set("ARCHIVE_BODY", "verbatim")
+    with pytest.raises(ConfigError, match=r"ARCHIVE_IMAGES=local .*ARCHIVE_BODY=verbatim"):
+        validate_settings(settings)
+
+
+def test_each_mode_has_its_pipeline(tmp_path):
+    with pytest.raises(NotConfigured):
+        make_pipeline(tmp_path, LocalPicturePipeline)  # ARCHIVE_IMAGES=save
+    with pytest.raises(NotConfigured):
+        make_pipeline(tmp_path, PicturePipeline, ARCHIVE_IMAGES="local")
+    order = project_settings.ITEM_PIPELINES
+    local, save = (f"newsspider.pipelines.images.{n}Pipeline" for n in ("LocalPicture", "Picture"))
+    writer = order["newsspider.pipelines.archive.ArchiveWriterPipeline"]
+    assert order["newsspider.pipelines.normalize.NormalizePipeline"] < order[local] < writer
+    assert order[save] > writer
+
+
+def test_the_local_pipeline_passes_on_the_post_with_the_pictures_stored(tmp_path):
+    pipeline = make_pipeline(tmp_path, LocalPicturePipeline, ARCHIVE_IMAGES="local")
+    item = dataclasses.replace(
+        build_post(fetched(GOLDENS[0]), CLEAN), images=("https://n.sinaimg.cn/a.png",)
+    )
+    assert pipeline.item_completed([], item, pipeline.spiderinfo) is item  # nothing stored
+    (request,) = pipeline.get_media_requests(item, pipeline.spiderinfo)
+    completed(pipeline.media_downloaded(answer(request, PNG), request, pipeline.spiderinfo))
+    item = dataclasses.replace(item, body='<img src="https://n.sinaimg.cn/a.png">')
+    local = pipeline.item_completed([], item, pipeline.spiderinfo)
+    assert local.body == f'<img src="/images/{content_name(PNG, "png")}">'
+    (pipeline.folder / content_name(PNG, "png")).unlink()  # a file gone is not pointed at
+    assert pipeline.item_completed([], item, pipeline.spiderinfo) is item
+    completed(pipeline.close_spider())
 
 
 # --- the download handler: picture hosts for picture requests only ------------------------------

@@ -141,7 +141,7 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
         [[], "", "a.b", ["newsspider.distributed.connection.preflight"], "a.b, c.d"],
         ["nodots", ["a b.c"], 12, "a..b"],
     ),
-    "ARCHIVE_IMAGES": (["off", "save", "SAVE"], ["local", "on", "", "1"]),
+    "ARCHIVE_IMAGES": (["off", "save", "SAVE", "local"], ["on", "", "1", "copy"]),
     "ARCHIVE_IMAGES_DIR": (["../images", "/srv/site/source/images", "pictures"], ["", "a\0b"]),
     "ARCHIVE_IMAGES_URL": (
         ["/images/", "/images", "https://cdn.example/pics/"],

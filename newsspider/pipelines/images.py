@@ -1,10 +1,14 @@
-"""The pictures pipeline: every picture of every archived post kept beside the archive
-(``ARCHIVE_IMAGES=save``), with Scrapy's own :class:`~scrapy.pipelines.files.FilesPipeline`.
+"""The pictures pipelines: every picture of every archived post kept beside the archive, with
+Scrapy's own :class:`~scrapy.pipelines.files.FilesPipeline`.
 
-It comes after the archive writer: a post is archived whatever becomes of its pictures, which
-are best effort. Pictures are stored by content (:mod:`newsspider.archive.pictures`), and the
-record of what is stored lets a run fetch only what no run has stored yet: the pictures of its
-new posts, and those an earlier run failed to store.
+With ``ARCHIVE_IMAGES=save``, :class:`PicturePipeline` comes after the archive writer: a post is
+archived whatever becomes of its pictures, which are best effort. With ``ARCHIVE_IMAGES=local``,
+:class:`LocalPicturePipeline` comes before it, since the post's bytes depend on which of its
+pictures are stored; it passes the post on whatever becomes of them.
+
+Pictures are stored by content (:mod:`newsspider.archive.pictures`), and the record of what is
+stored lets a run fetch only what no run has stored yet: the pictures of its new posts, and those
+an earlier run failed to store.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from newsspider.archive.pictures import (
 from newsspider.config import Config, ImagesConfig, ImagesMode
 from newsspider.failures import describe_failure
 from newsspider.items import ArticleItem
+from newsspider.post import with_local_pictures
 from newsspider.stats import (
     IMAGES_ALREADY,
     IMAGES_FAILED,
@@ -93,9 +98,11 @@ class PicturePipeline(FilesPipeline):
       it does not fail the run. When the spider opens, the pictures earlier runs failed to
       store are asked for again (``images/retried``).
 
-    Switched off (``NotConfigured``) with ``ARCHIVE_IMAGES=off`` and in a process that does not
-    write the archive (``ARCHIVE_WRITES=False``).
+    Switched off (``NotConfigured``) unless ``ARCHIVE_IMAGES`` is :attr:`MODE`, and in a
+    process that does not write the archive (``ARCHIVE_WRITES=False``).
     """
+
+    MODE = ImagesMode.SAVE
 
     # Failures are logged here in one line each; MediaPipeline would add a traceback.
     LOG_FAILED_RESULTS = False
@@ -114,7 +121,7 @@ class PicturePipeline(FilesPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PicturePipeline:
         config = Config.of(crawler)
-        if config.images.mode is ImagesMode.OFF or not config.archive.writes:
+        if config.images.mode is not cls.MODE or not config.archive.writes:
             raise NotConfigured
         pipeline = cls(crawler, config.images, config.archive.root, config.archive.fsync)
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
@@ -204,8 +211,15 @@ class PicturePipeline(FilesPipeline):
 
     def is_stored(self, url: str) -> bool:
         """True when the record holds ``url`` as stored and its file is there."""
+        return self.stored_name(url) is not None
+
+    def stored_name(self, url: str) -> str | None:
+        """The file ``url`` is stored as (relative to the pictures' folder), when the record
+        holds it as stored and the file is there; else None."""
         row = self.record.get(url)
-        return row is not None and row.name is not None and (self.folder / row.name).is_file()
+        if row is None or row.name is None or not (self.folder / row.name).is_file():
+            return None
+        return row.name
 
     # --- what is kept ----------------------------------------------------------------------------
 
@@ -288,3 +302,23 @@ class PicturePipeline(FilesPipeline):
             raise ValueError("a picture's file name comes from its content")
         ext = sniff_image(response.body) or "bin"
         return content_name(response.body, ext)
+
+
+class LocalPicturePipeline(PicturePipeline):
+    """:class:`PicturePipeline` for ``ARCHIVE_IMAGES=local``, before the archive writer: once
+    the pictures of an :class:`~newsspider.items.ArticleItem` are fetched, passes on the item
+    whose post shows each stored picture from ``ARCHIVE_IMAGES_URL``
+    (:func:`newsspider.post.with_local_pictures`). A picture not stored keeps its remote URL,
+    so no post points at a missing file; the next rewrite of the post (a refresh, or the
+    article archived again) points it at the file once a later run has stored it.
+    """
+
+    MODE = ImagesMode.LOCAL
+
+    def item_completed(
+        self, results: list[FileInfoOrError], item: Any, info: MediaPipeline.SpiderInfo
+    ) -> Any:
+        if not isinstance(item, ArticleItem) or self._record is None:
+            return item
+        stored = {url: name for url in item.images if (name := self.stored_name(url))}
+        return with_local_pictures(item, stored, self.config.url)

@@ -1,0 +1,117 @@
+"""End to end: ``scrapy crawl sina_finance -s ARCHIVE_IMAGES=local`` against the mock Sina, its
+golden pages and their pictures: clean posts show the stored pictures, and only those."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from newsspider.post import Rejected, build_post
+
+from utils.archive import posts_under
+from utils.content import GOLDEN, GOLDENS
+from utils.crawl import run_crawl, scrapy
+from utils.items import CLEAN, fetched
+from utils.mocksina import MockSina
+from utils.pictures import serve_pictures
+
+pytestmark = pytest.mark.e2e
+
+IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
+FRONT = re.compile(r"^(headimg|thumbnail): '?([^'\n]*)'?$", re.M)
+
+
+def clean_pictures() -> list[str]:
+    """Every picture of the golden clean posts, each once, in post order."""
+    urls: list[str] = []
+    for golden in GOLDENS:
+        built = build_post(fetched(golden), CLEAN)
+        assert not isinstance(built, Rejected), built
+        urls += built.images
+    return list(dict.fromkeys(urls))
+
+
+def shown(post: bytes) -> list[str]:
+    """The pictures a post shows: its ``<img src>`` values and front matter head image."""
+    text = post.decode("utf-8")
+    return [html.unescape(src) for src in IMG_SRC.findall(text)] + [
+        value for _, value in FRONT.findall(text) if value
+    ]
+
+
+def crawl(server: MockSina, archive: Path):
+    return run_crawl(server.base_url, archive, "-a", "pages=1", ARCHIVE_IMAGES="local")
+
+
+def test_local_posts_show_the_stored_pictures_and_gain_the_rest_once_stored(tmp_path):
+    archive = tmp_path / "site" / "source" / "_posts"
+    pictures = tmp_path / "site" / "source" / "images"  # the default, ../images
+    urls = clean_pictures()
+    failing = {urls[1], urls[-1]}
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        for url in failing:
+            server.fail_next(url, times=99, status=404)
+        first = crawl(server, archive)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert first.stats["archive/new"] == len(GOLDENS)
+        assert first.stats["images/failed/http_404"] == len(failing)
+        posts = posts_under(archive)
+        assert len(posts) == len(GOLDENS)
+        local = 0
+        for name, post in posts.items():
+            for src in shown(post):
+                if src.startswith("/images/"):
+                    assert (pictures / src.removeprefix("/images/")).is_file(), (name, src)
+                    local += 1
+                else:
+                    assert src in failing, (name, src)
+        assert local > len(GOLDENS)
+        affected = {name for name, post in posts.items() if set(shown(post)) & failing}
+        assert affected
+
+        again = crawl(server, archive)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert "archive/written" not in again.stats
+        assert posts_under(archive) == posts
+
+        # The pictures are fixed: the next rewrite of the posts points them at the files.
+        for url in failing:
+            server.fail_next(url, times=0)
+        refreshed = scrapy(
+            "refresh",
+            "--all",
+            "-s",
+            f"SINA_MIRROR={server.base_url}",
+            "-s",
+            f"ARCHIVE_DIR={archive}",
+            "-s",
+            "ARCHIVE_IMAGES=local",
+        )
+        assert refreshed.returncode == 0, refreshed.stderr[-3000:]
+    after = posts_under(archive)
+    assert {name for name in posts if after[name] != posts[name]} == affected
+    for name, post in after.items():
+        for src in shown(post):
+            assert src.startswith("/images/"), (name, src)
+            assert (pictures / src.removeprefix("/images/")).is_file(), (name, src)
+    history = archive / ".newsspider" / "history"
+    assert sorted(h.read_bytes() for h in history.rglob("*.md")) == sorted(
+        posts[name] for name in affected
+    )
+
+
+def test_local_with_verbatim_posts_stops_the_run_before_it_starts(tmp_path):
+    archive = tmp_path / "archive"
+    with MockSina.from_golden(GOLDEN) as server:
+        result = run_crawl(
+            server.base_url, archive, ARCHIVE_IMAGES="local", ARCHIVE_BODY="verbatim"
+        )
+        assert result.returncode == 2
+        assert not server.requests
+    errors = [line for line in result.stderr.splitlines() if "ARCHIVE_IMAGES=local" in line]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert not archive.exists()
