@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 
 import pytest
 
-from utils.content import GOLDENS
+from utils.content import GOLDEN, GOLDENS
 from utils.crawl import run_crawl
-from utils.hexo_site import load_hexo_posts
+from utils.hexo_site import generate_hexo_site, load_hexo_posts
+from utils.items import CLEAN
 from utils.mocksina import MockSina
+from utils.pictures import golden_pictures, serve_pictures
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hexo]
 
@@ -96,3 +99,26 @@ def test_verbatim_posts_render_like_the_old_archive(tmp_path):
     rendered = [p.content for p in load.posts if p.title in golden_titles]
     assert len(rendered) == len(GOLDENS)
     assert any("<pre><code>" in html for html in rendered)
+
+
+def test_a_local_pictures_archive_generates_pages_whose_pictures_are_in_the_site(tmp_path):
+    blog = tmp_path / "blog" / "source"
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, golden_pictures(CLEAN))
+        result = run_crawl(
+            server.base_url, blog / "_posts", "-a", "pages=1", ARCHIVE_IMAGES="local"
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stats["images/stored"] > 0
+    public = generate_hexo_site(blog / "_posts", blog / "images", tmp_path / "site")
+    pages = [page for page in public.rglob("index.html") if page.parent != public]
+    assert len(pages) >= len(GOLDENS)
+    sources = [
+        html.unescape(src)
+        for page in pages
+        for src in re.findall(r'<img\b[^>]*?\ssrc="([^"]*)"', page.read_text(encoding="utf-8"))
+    ]
+    assert len(sources) > len(GOLDENS)
+    for src in sources:
+        assert src.startswith("/images/"), src
+        assert (public / src.lstrip("/")).is_file(), src

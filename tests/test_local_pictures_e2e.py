@@ -9,29 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from newsspider.post import Rejected, build_post
-
 from utils.archive import posts_under
 from utils.content import GOLDEN, GOLDENS
 from utils.crawl import run_crawl, scrapy
-from utils.items import CLEAN, fetched
+from utils.items import CLEAN
 from utils.mocksina import MockSina
-from utils.pictures import serve_pictures
+from utils.pictures import golden_pictures, serve_pictures
 
 pytestmark = pytest.mark.e2e
 
 IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
 FRONT = re.compile(r"^(headimg|thumbnail): '?([^'\n]*)'?$", re.M)
-
-
-def clean_pictures() -> list[str]:
-    """Every picture of the golden clean posts, each once, in post order."""
-    urls: list[str] = []
-    for golden in GOLDENS:
-        built = build_post(fetched(golden), CLEAN)
-        assert not isinstance(built, Rejected), built
-        urls += built.images
-    return list(dict.fromkeys(urls))
 
 
 def shown(post: bytes) -> list[str]:
@@ -49,7 +37,7 @@ def crawl(server: MockSina, archive: Path):
 def test_local_posts_show_the_stored_pictures_and_gain_the_rest_once_stored(tmp_path):
     archive = tmp_path / "site" / "source" / "_posts"
     pictures = tmp_path / "site" / "source" / "images"  # the default, ../images
-    urls = clean_pictures()
+    urls = golden_pictures(CLEAN)
     failing = {urls[1], urls[-1]}
     with MockSina.from_golden(GOLDEN) as server:
         serve_pictures(server, urls)

@@ -156,3 +156,42 @@ def _parse_load(doc: dict[str, Any]) -> HexoLoad:
         errors=list(doc["errors"]),
         warnings=list(doc["warnings"]),
     )
+
+
+GENERATE_SCRIPT = HEXO_DIR / "generate_site.js"
+_PAGE_LAYOUT = "<!doctype html><html><body>{{ content }}</body></html>\n"
+
+
+def generate_hexo_site(archive_dir: Path, images_dir: Path, work_dir: Path) -> Path:
+    """``hexo generate`` of a site whose ``source/_posts`` is a copy of ``archive_dir`` and
+    ``source/images`` a copy of ``images_dir``, with a theme whose pages are the posts'
+    rendered content; returns the generated site (``work_dir/public``). ``work_dir`` must be
+    missing or empty. Raises :class:`RuntimeError` when the harness is not installed or Hexo
+    fails."""
+    node = shutil.which("node")
+    if node is None or not hexo_available():
+        raise RuntimeError(f"the Hexo test harness is not installed: run `{INSTALL_HINT}`")
+    if work_dir.exists() and any(work_dir.iterdir()):
+        raise ValueError(f"work_dir must be empty: {work_dir}")
+    _build_site(archive_dir, work_dir)
+    shutil.copytree(images_dir, work_dir / "source" / "images")
+    with (work_dir / "_config.yml").open("a", encoding="utf-8") as config:
+        config.write("theme: plain\n")
+    layout = work_dir / "themes" / "plain" / "layout"
+    layout.mkdir(parents=True)
+    for name in ("post", "page", "index", "archive", "category"):
+        (layout / f"{name}.page").write_text(_PAGE_LAYOUT, encoding="utf-8")
+    proc = subprocess.run(
+        [node, str(GENERATE_SCRIPT), str(work_dir)],
+        cwd=HEXO_DIR,
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        capture_output=True,
+        check=False,
+        timeout=_LOAD_TIMEOUT_S,
+    )
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode("utf-8", "replace")
+        raise RuntimeError(
+            f"{GENERATE_SCRIPT.name} failed with exit code {proc.returncode}:\n{stderr}"
+        )
+    return work_dir / "public"

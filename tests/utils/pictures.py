@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from newsspider.post import Rejected, build_post
+from newsspider.post import PostRules, Rejected, build_post
 
 from utils.content import GOLDENS, Golden
 from utils.items import VERBATIM, fetched
@@ -25,16 +25,18 @@ _BY_KIND = {
 }
 
 
-def post_pictures(golden: Golden) -> tuple[str, ...]:
-    """The pictures of ``golden``'s verbatim post (its item's ``images``)."""
-    built = build_post(fetched(golden), VERBATIM)
+def post_pictures(golden: Golden, rules: PostRules = VERBATIM) -> tuple[str, ...]:
+    """The pictures of ``golden``'s post (verbatim unless ``rules`` say; its item's
+    ``images``)."""
+    built = build_post(fetched(golden), rules)
     assert not isinstance(built, Rejected), built
     return built.images
 
 
-def golden_pictures() -> list[str]:
-    """Every picture of the golden posts, each once, in post order."""
-    return list(dict.fromkeys(url for golden in GOLDENS for url in post_pictures(golden)))
+def golden_pictures(rules: PostRules = VERBATIM) -> list[str]:
+    """Every picture of the golden posts (verbatim unless ``rules`` say), each once, in post
+    order."""
+    return list(dict.fromkeys(url for golden in GOLDENS for url in post_pictures(golden, rules)))
 
 
 def kind_of(url: str) -> str:
