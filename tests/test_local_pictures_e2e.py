@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from utils.archive import posts_under
 from utils.content import GOLDEN, GOLDENS
-from utils.crawl import run_crawl, scrapy
+from utils.crawl import REPO, crawl_command, repo_env, run_crawl, scrapy
 from utils.items import CLEAN
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures
+from utils.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +105,30 @@ def test_local_with_verbatim_posts_stops_the_run_before_it_starts(tmp_path):
     errors = [line for line in result.stderr.splitlines() if "ARCHIVE_IMAGES=local" in line]
     assert len(errors) == 1, result.stderr[-3000:]
     assert not archive.exists()
+
+
+def test_the_distributed_writer_writes_the_posts_a_single_process_run_writes(tmp_path):
+    urls = golden_pictures(CLEAN)
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        single = crawl(server, tmp_path / "single" / "_posts")
+        assert single.returncode == 0, single.stderr[-3000:]
+    archive = tmp_path / "distributed" / "_posts"
+    with RedisServer(tmp_path / "redis") as redis, MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis.url, "ARCHIVE_IMAGES": "local"}
+        writer = subprocess.Popen(
+            crawl_command(server.base_url, archive, spider="sina_writer", **common),
+            cwd=REPO,
+            env=repo_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        worker = run_crawl(server.base_url, tmp_path / "workers" / "w1", "-a", "pages=1", **common)
+        _, log = writer.communicate(timeout=180)
+        assert worker.returncode == 0, worker.stderr[-3000:]
+        assert writer.returncode == 0, log[-3000:]
+    posts = posts_under(archive)
+    assert posts == posts_under(tmp_path / "single" / "_posts")
+    assert any("/images/" in src for post in posts.values() for src in shown(post))
