@@ -30,8 +30,7 @@ from newsspider.distributed.config import DistributedConfig, Role
 from newsspider.extensions.progress import Progress
 from newsspider.extensions.report import RunReport
 
-# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
-PROJECT = {name: getattr(project_module, name) for name in dir(project_module) if name.isupper()}
+from utils.settings import PROJECT
 
 
 def project(**given: object) -> Settings:

@@ -36,12 +36,10 @@ from newsspider.spiders.sina_finance import SinaFinanceSpider
 from utils.content import GOLDENS
 from utils.items import CLEAN, VERBATIM, fetched
 from utils.pictures import GIF, JPEG, PNG, WEBP
+from utils.settings import PROJECT
 from utils.steps import completed
 
 HOSTS = ("*.sinaimg.cn", "mmbiz.qpic.cn")
-PROJECT = {
-    name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
-}
 
 # --- type sniffing and content names ----------------------------------------------------------
 

@@ -11,7 +11,6 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from newsspider import settings as project_settings
 from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.lock import ArchiveLockedError
@@ -34,15 +33,10 @@ from newsspider.workers import WorkerCrashed
 from utils.archive import CHINA_DIR
 from utils.content import GOLDENS
 from utils.items import CLEAN, VERBATIM, fetched
+from utils.settings import PROJECT
 from utils.steps import completed
 
 OTHER_ID = "lasorkf0000000"
-
-
-# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
-PROJECT = {
-    name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
-}
 
 
 def make_crawler(tmp_path, **settings):

@@ -10,7 +10,6 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from newsspider import settings as project_module
 from newsspider.addons import PolitenessAddon
 from newsspider.config import ConfigAddon, ConfigError, known_settings, validate_settings
 from newsspider.distributed.addon import DistributedAddon
@@ -18,9 +17,7 @@ from newsspider.extensions.health import ErrorThreshold
 from newsspider.extensions.reachability import FAILED_STAT
 
 from utils.crawl import REPO, scrapy_as_installed
-
-# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
-PROJECT = {name: getattr(project_module, name) for name in dir(project_module) if name.isupper()}
+from utils.settings import PROJECT
 
 
 def project_settings() -> Settings:

@@ -19,7 +19,6 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.error import DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
 
-from newsspider import settings as project_settings
 from newsspider.archive.index import GONE, IndexRow
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.extensions.outcomes import ArticleOutcomes, Example
@@ -39,12 +38,9 @@ from newsspider.spiders.sina_refresh import SinaRefreshSpider
 
 from utils.archive import index_row
 from utils.content import DATA, GOLDENS, Golden, RollQuery, Rolls, synthetic_article
+from utils.settings import PROJECT
 from utils.steps import drained
 
-# The settings module alone, without Scrapy's defaults: get_crawler picks the reactor.
-PROJECT = {
-    name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()
-}
 CHINA, MACRO = (155, 1686), (155, 1687)
 ROLL_155_1686 = json.loads((DATA / "roll" / "155-1686.json").read_text(encoding="utf-8"))
 
