@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from utils.archive import posts_under
 from utils.content import GOLDEN, GOLDENS
-from utils.crawl import REPO, crawl_command, repo_env, run_crawl, scrapy
+from utils.crawl import run_crawl, scrapy, writer_with_one_worker
 from utils.items import CLEAN
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures
@@ -117,18 +116,11 @@ def test_the_distributed_writer_writes_the_posts_a_single_process_run_writes(tmp
     with RedisServer(tmp_path / "redis") as redis, MockSina.from_golden(GOLDEN) as server:
         serve_pictures(server, urls)
         common = {"DISTRIBUTED_ENABLED": 1, "REDIS_URL": redis.url, "ARCHIVE_IMAGES": "local"}
-        writer = subprocess.Popen(
-            crawl_command(server.base_url, archive, spider="sina_writer", **common),
-            cwd=REPO,
-            env=repo_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        worker, writer_code, log = writer_with_one_worker(
+            server.base_url, archive, tmp_path / "workers" / "w1", "-a", "pages=1", **common
         )
-        worker = run_crawl(server.base_url, tmp_path / "workers" / "w1", "-a", "pages=1", **common)
-        _, log = writer.communicate(timeout=180)
         assert worker.returncode == 0, worker.stderr[-3000:]
-        assert writer.returncode == 0, log[-3000:]
+        assert writer_code == 0, log[-3000:]
     posts = posts_under(archive)
     assert posts == posts_under(tmp_path / "single" / "_posts")
     assert any("/images/" in src for post in posts.values() for src in shown(post))

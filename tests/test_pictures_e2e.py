@@ -4,7 +4,6 @@ golden pages and their pictures."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,7 +13,7 @@ from newsspider.archive.pictures import sniff_image
 
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDEN, GOLDENS
-from utils.crawl import REPO, crawl_command, repo_env, run_crawl
+from utils.crawl import run_crawl, writer_with_one_worker
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures, stored_name
 from utils.redis_server import RedisServer
@@ -174,18 +173,11 @@ def test_the_distributed_writer_stores_the_pictures_a_single_process_run_stores(
             "ARCHIVE_IMAGES": "save",
             "ARCHIVE_BODY": "verbatim",
         }
-        writer = subprocess.Popen(
-            crawl_command(server.base_url, archive, spider="sina_writer", **common),
-            cwd=REPO,
-            env=repo_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+        worker, writer_code, log = writer_with_one_worker(
+            server.base_url, archive, tmp_path / "workers" / "w1", "-a", "pages=1", **common
         )
-        worker = run_crawl(server.base_url, tmp_path / "workers" / "w1", "-a", "pages=1", **common)
-        _, log = writer.communicate(timeout=180)
         assert worker.returncode == 0, worker.stderr[-3000:]
-        assert writer.returncode == 0, log[-3000:]
+        assert writer_code == 0, log[-3000:]
         assert posts_under(archive) == expected_archive()
         expected = {stored_name(data, _ext_of(data)) for data in served.values()}
         assert stored_files(tmp_path / "images") == expected

@@ -90,6 +90,25 @@ def run_crawl(
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr, latest_report(archive))
 
 
+def writer_with_one_worker(
+    mirror: str, archive: Path, worker_dir: Path, *args: str, **settings: object
+) -> tuple[CrawlResult, int, str]:
+    """A distributed run: ``sina_writer`` into ``archive`` and one ``sina_finance`` worker
+    (with ``args``, its own archive folder ``worker_dir``), both with ``settings`` (Redis
+    included). Returns the worker's result, the writer's exit code and its log."""
+    writer = subprocess.Popen(
+        crawl_command(mirror, archive, spider="sina_writer", **settings),
+        cwd=REPO,
+        env=repo_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = run_crawl(mirror, worker_dir, *args, **settings)
+    _, log = writer.communicate(timeout=180)
+    return worker, writer.returncode, log
+
+
 def scrapy(
     *args: str, timeout: float = 120, launcher: str | None = None
 ) -> subprocess.CompletedProcess[str]:
