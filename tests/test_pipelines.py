@@ -359,11 +359,16 @@ def test_a_crawl_that_does_not_write_leaves_the_archive_alone(tmp_path):
 
 def test_put_post_writes_new_leaves_same_and_keeps_history_of_changed(tmp_path):
     relative = "金融/a.md"
-    assert put_post(tmp_path, relative, b"one") == PostWrite(existed=False, written=True)
+    one, two = (hashlib.sha256(data).hexdigest() for data in (b"one", b"two"))
+    assert put_post(tmp_path, relative, b"one") == PostWrite(
+        existed=False, written=True, sha256=one
+    )
     os.utime(tmp_path / relative, (1, 1))
-    assert put_post(tmp_path, relative, b"one") == PostWrite(existed=True, written=False)
+    assert put_post(tmp_path, relative, b"one") == PostWrite(
+        existed=True, written=False, sha256=one
+    )
     assert (tmp_path / relative).stat().st_mtime == 1  # not touched
-    assert put_post(tmp_path, relative, b"two") == PostWrite(existed=True, written=True)
+    assert put_post(tmp_path, relative, b"two") == PostWrite(existed=True, written=True, sha256=two)
     assert (tmp_path / relative).read_bytes() == b"two"
     [kept] = (tmp_path / ".newsspider" / "history" / "金融" / "a").iterdir()
     assert kept.read_bytes() == b"one"

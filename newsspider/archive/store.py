@@ -28,11 +28,13 @@ from newsspider.archive.repair import repair_index
 
 @dataclass(frozen=True)
 class PostWrite:
-    """What :func:`put_post` found and did: whether a post was at the path (``existed``) and
-    whether its bytes changed (``written``; when not, nothing was touched)."""
+    """What :func:`put_post` found and did: whether a post was at the path (``existed``),
+    whether its bytes changed (``written``; when not, nothing was touched), and the SHA-256 of
+    the post's bytes now."""
 
     existed: bool
     written: bool
+    sha256: str
 
 
 def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> PostWrite:
@@ -44,16 +46,17 @@ def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> P
     Only files, no index: a worker process runs it, so the crawl's process never blocks on a
     disk."""
     path = root / relative
+    digest = hashlib.sha256(data).hexdigest()
     try:
         previous: bytes | None = path.read_bytes()
     except FileNotFoundError:
         previous = None
     if previous == data:
-        return PostWrite(existed=True, written=False)
+        return PostWrite(existed=True, written=False, sha256=digest)
     if previous is not None:
         keep_version(root, relative, previous, fsync=fsync)
     write_atomic(path, data, fsync=fsync, folder_sync=False)
-    return PostWrite(existed=previous is not None, written=True)
+    return PostWrite(existed=previous is not None, written=True, sha256=digest)
 
 
 def sha256_of(path: Path) -> str | None:

@@ -9,7 +9,6 @@ worker process does it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +121,7 @@ class ArchiveWriterPipeline:
             docid=item.docid,
             channel=item.channel,
             path=relative,
-            sha256=hashlib.sha256(item.post).hexdigest(),
+            sha256=put.sha256,
             title=item.title,
             intime=to_unix(item.listed_at),
             mtime=to_unix(item.updated_at),
