@@ -209,3 +209,24 @@ def test_archive_index_creates_nothing_in_a_folder_of_posts(tmp_path):
     assert result.returncode == 1
     assert json.loads(result.stdout)["unindexed_posts"] == [path]
     assert sorted(p.name for p in archive.iterdir()) == ["金融"]
+
+
+@pytest.mark.parametrize(
+    ("stats", "code"),
+    [
+        ({}, 1),  # stopped while starting: the spider never closed
+        ({"finish_reason": "finished"}, 0),
+        ({"finish_reason": "shutdown", "newsspider/interrupted": "SIGTERM"}, 143),
+    ],
+)
+def test_a_crawl_whose_spider_never_closed_does_not_exit_0(stats, code):
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newsspider.commands.crawl import Command
+
+    command = Command()
+    command._started = get_crawler(Spider, {"EXTENSIONS": {}})
+    for key, value in stats.items():
+        command._started.stats.set_value(key, value)
+    assert command._run_exit_code() == code

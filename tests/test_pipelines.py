@@ -17,6 +17,7 @@ from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
 from newsspider.archive.store import PostWrite, put_post
 from newsspider.config import ConfigError, parse_mirror, validate_settings
+from newsspider.exitcodes import INTERRUPTED_STAT, verdict
 from newsspider.exporters import HexoPostExporter
 from newsspider.extensions.archive import CrawlArchive
 from newsspider.extensions.outcomes import ArticleOutcomes
@@ -565,3 +566,21 @@ def test_dropped_items_become_report_examples_of_the_right_kind(tmp_path):
     stats = crawler.stats.get_stats()
     assert stats["sina/failed/worker_crashed"] == 1 and stats["sina/dropped/no_body"] == 1
     assert "sina/dropped/spam" not in stats  # not newsspider's to count
+
+
+@pytest.mark.parametrize(
+    ("noted", "reason", "code", "outcome"),
+    [
+        (None, "shutdown", 1, "interrupted (shutdown)"),  # stopped before its handler was set
+        ("SIGTERM", "shutdown", 143, "interrupted (SIGTERM)"),
+        (None, "finished", 0, "finished"),
+    ],
+)
+def test_a_crawl_stopped_from_outside_never_exits_0(tmp_path, noted, reason, code, outcome):
+    crawler = make_crawler(tmp_path)
+    _OPEN_CHAINS.append(type("Done", (), {"crawler": crawler})())
+    outcomes = ArticleOutcomes(crawler)
+    if noted:
+        crawler.stats.set_value(INTERRUPTED_STAT, noted)
+    outcomes.spider_closed(SinaFinanceSpider(), reason)
+    assert verdict(crawler.stats.get_stats()) == (code, outcome)

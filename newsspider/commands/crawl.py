@@ -139,4 +139,13 @@ class Command(ScrapyCrawlCommand):
             stats = self._started.stats
         except RuntimeError:  # the crawl never started
             return 0
-        return exit_code(stats.get_stats()) if stats is not None else 0
+        if stats is None:
+            return 0
+        values = stats.get_stats()
+        if "finish_reason" not in values:
+            # Scrapy's core stats set it when the spider closes. A crawl stopped while it was
+            # still starting (a SIGTERM before the engine ran) ends without closing the spider:
+            # its work was not done.
+            logger.error("The crawl was stopped before it started; nothing was done")
+            return FAILED
+        return exit_code(values)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXAMPLES = 100
+SHUTDOWN = "shutdown"
+"""The reason Scrapy closes a spider with when its crawl is stopped before it finished."""
 
 # Scrapy's own lines about a download over DOWNLOAD_MAXSIZE: the failed request's one line
 # (``too_large``) says it.
@@ -148,3 +150,8 @@ class ArticleOutcomes:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         logging.getLogger(_MAXSIZE_LOGGER).removeFilter(self._filter)
+        # Scrapy closes with "shutdown" when the crawl is stopped from outside: a signal that
+        # came before engine_started (Scrapy's handler stops the crawl, ours never saw it), or
+        # code stopping the crawler. Either way the run did not finish, so it never exits 0.
+        if reason == SHUTDOWN and not self.stats.get_value(INTERRUPTED_STAT):
+            self.stats.set_value(INTERRUPTED_STAT, SHUTDOWN)
