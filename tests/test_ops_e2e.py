@@ -215,12 +215,14 @@ def wait_for_posts(archive, count, proc, limit=60):
 )
 def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thresholds):
     with MockSina() as server:
-        items = serve_items(server, range(100))
+        # 200 articles: a crawl stopped gracefully finishes what it holds (dozens of posts), and
+        # the next run must still have more than its threshold to do.
+        items = serve_items(server, range(200))
         server.set_roll(155, 1686, items)
         archive = tmp_path / "archive"
         for sig, threshold in signals_and_thresholds:
             proc = subprocess.Popen(
-                crawl_command(server.base_url, archive, "-a", "pages=2", LOG_LEVEL="ERROR"),
+                crawl_command(server.base_url, archive, "-a", "pages=4", LOG_LEVEL="ERROR"),
                 cwd=REPO,
                 env={**os.environ, "PYTHONPATH": str(REPO)},
                 stdout=subprocess.DEVNULL,
@@ -240,16 +242,16 @@ def test_interrupted_runs_resume_to_the_same_archive(tmp_path, signals_and_thres
                 assert report["outcome"] == f"interrupted ({signal.Signals(sig).name})"
             for name, data in posts_under(archive).items():
                 assert complete_post(data), f"partial post {name} after {sig!r} at {threshold}"
-        final = run_crawl(server.base_url, archive, "-a", "pages=2")
+        final = run_crawl(server.base_url, archive, "-a", "pages=4")
         assert final.returncode == 0, final.stderr[-3000:]
         reference = tmp_path / "reference"
-        assert run_crawl(server.base_url, reference, "-a", "pages=2").returncode == 0
-    assert len(posts_under(reference)) == 100
+        assert run_crawl(server.base_url, reference, "-a", "pages=4").returncode == 0
+    assert len(posts_under(reference)) == 200
     assert posts_under(archive) == posts_under(reference)
     assert not list(archive.rglob(".newsspider-*.tmp"))
     code, report = audit(archive)
     assert code == 0, report
-    assert report["indexed"] == 100
+    assert report["indexed"] == 200
 
 
 def test_a_crawl_that_cannot_be_built_fails_with_one_line_and_fetches_nothing(mock_sina, tmp_path):
