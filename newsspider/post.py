@@ -11,8 +11,6 @@ tools call it the same way.
 from __future__ import annotations
 
 import dataclasses
-import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +18,7 @@ from enum import StrEnum
 
 from newsspider.archive.body import BodyMode, post_content, render_body
 from newsspider.archive.front_matter import Plain, Raw, render_front_matter
+from newsspider.archive.pictures import localize, post_images
 from newsspider.items import ArticleItem, FetchedPage
 from newsspider.sina.article import ArticlePage, PageTooDeep, looks_like_article, read_article
 from newsspider.sina.channels import get_channel
@@ -119,39 +118,6 @@ def render_post(front: FrontMatter, headimg: str, body: str) -> bytes:
         "thumbnail": headimg,
     }
     return render_front_matter(metadata, body).encode("utf-8")
-
-
-# <img src="…"> as both body modes serialize it (lxml and nh3 quote attributes with ").
-_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
-
-
-def post_images(body: str, headimg: str) -> tuple[str, ...]:
-    """The pictures a post shows, each once, in order: ``headimg`` and every ``<img src>`` of
-    its ``body`` (as rendered: absolute URLs); only http(s) URLs (a ``data:`` picture is in the
-    post already)."""
-    found = [headimg, *(html.unescape(src) for src in _IMG_SRC.findall(body))]
-    return tuple(dict.fromkeys(url for url in found if url.startswith(("https://", "http://"))))
-
-
-def localize(
-    body: str, headimg: str, stored: Mapping[str, str], url_prefix: str
-) -> tuple[str, str]:
-    """``body`` and ``headimg`` with each picture of ``stored`` (picture URL, as
-    :func:`post_images` gives it, to its stored file's name) pointing at ``url_prefix`` + that
-    name. Only the ``src`` values of ``<img>`` tags and ``headimg`` change; a picture not in
-    ``stored`` keeps its URL, and text that merely shows a URL is left alone."""
-
-    def local_src(match: re.Match[str]) -> str:
-        name = stored.get(html.unescape(match.group(1)))
-        if name is None:
-            return match.group(0)
-        start, end = match.span(1)
-        at = match.start(0)
-        tag = match.group(0)
-        return tag[: start - at] + html.escape(url_prefix + name) + tag[end - at :]
-
-    local_head = url_prefix + stored[headimg] if headimg in stored else headimg
-    return _IMG_SRC.sub(local_src, body), local_head
 
 
 def with_local_pictures(

@@ -44,6 +44,88 @@ def test_put_get_touch_and_counts(tmp_path):
     reopened.close()
 
 
+A = "https://n.sinaimg.cn/a.jpg"
+B = "https://n.sinaimg.cn/b.png"
+
+
+def test_the_index_records_the_pictures_of_each_post(tmp_path):
+    index = ArchiveIndex(tmp_path)
+    index.put(row(1, images=(A, B)))
+    index.put(row(2, images=(A,)))
+    index.put(row(3, images=()))
+    index.put(row(4))  # archived before pictures were recorded
+    index.put(row(5, images=(B,), status=GONE))  # a gone post's pictures are not the archive's
+    assert index.get(row(1).url).images == (A, B)
+    assert index.get(row(3).url).images == ()
+    assert index.get(row(4).url).images is None
+    index.put(row(1, sha256="1" * 64))  # a row put without pictures keeps those known
+    assert index.get(row(1).url).images == (A, B)
+    index.put(row(2, images=(B,)))  # a rewritten post shows what it shows now
+    assert index.pictures() == {A: 1, B: 2}
+    assert [r.url for r in index.unrecorded_pictures()] == [row(4).url]
+    index.close()
+    reader = ArchiveIndex.read_only(tmp_path)
+    assert reader.get(row(2).url).images == (B,)
+    reader.close()
+    # A row recovered from the journal keeps its pictures.
+    writer = ArchiveIndex(tmp_path, batch_size=1000, batch_seconds=1000)
+    writer.journal(row(6, images=(A,)))
+    again = ArchiveIndex(tmp_path)
+    assert again.recover(lambda path: row(6).sha256) == 1
+    assert again.get(row(6).url).images == (A,)
+    again.close()
+    writer.close()
+
+
+def test_an_index_of_an_earlier_version_gains_the_pictures_column(tmp_path):
+    import sqlite3
+
+    state = tmp_path / ".newsspider"
+    state.mkdir()
+    db = sqlite3.connect(state / "index.sqlite3")
+    columns = ", ".join(f"{name} TEXT" for name in row(1).to_record() if name != "images")
+    db.execute(f"CREATE TABLE articles ({columns}, PRIMARY KEY (url))")
+    old = row(1).to_record()
+    del old["images"]
+    db.execute(f"INSERT INTO articles VALUES ({', '.join('?' * len(old))})", list(old.values()))
+    db.commit()
+    db.close()
+    reader = ArchiveIndex.read_only(tmp_path)  # reads it as it is, changing nothing
+    assert reader.get(row(1).url).images is None
+    assert reader.pictures() == {}
+    assert [r.url for r in reader.unrecorded_pictures()] == [row(1).url]
+    reader.close()
+    index = ArchiveIndex(tmp_path)
+    assert [r.url for r in index.unrecorded_pictures()] == [row(1).url]
+    index.put(row(1, images=(A,)))
+    assert index.pictures() == {A: 1}
+    index.close()
+
+
+def test_opening_the_archive_records_the_pictures_of_posts_indexed_without_them(tmp_path):
+    from newsspider.archive.store import ArchiveStore
+
+    index = ArchiveIndex(tmp_path)
+    for n in (1, 2, 3):
+        index.put(row(n))
+    index.close()
+    post = tmp_path / row(1).path
+    post.parent.mkdir(parents=True)
+    post.write_text(
+        f"---\ntitle: t\nheadimg: '{A}'\n---\n<p><img src=\"{B}\"></p>\n", encoding="utf-8"
+    )
+    (tmp_path / row(2).path).write_text(f'---\ntitle: [\n---\n<img src="{A}">', "utf-8")
+    store = ArchiveStore.open(tmp_path)
+    assert store.opened.pictures_recorded == 2  # post 3 is not on disk: left unknown
+    assert store.index.get(row(1).url).images == (A, B)
+    assert store.index.get(row(2).url).images == (A,)  # broken front matter: all is body
+    assert store.index.get(row(3).url).images is None
+    store.close()
+    again = ArchiveStore.open(tmp_path)
+    assert again.opened.pictures_recorded == 0
+    again.close()
+
+
 def test_get_many_finds_rows_in_chunks(tmp_path):
     index = ArchiveIndex(tmp_path)
     for n in range(0, 1200, 2):  # every other URL is known

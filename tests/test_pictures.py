@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -19,18 +20,23 @@ from twisted.python.failure import Failure
 from newsspider import settings as project_settings
 from newsspider.archive.pictures import (
     PICTURE_META,
+    MissingPicture,
     NotPictureUrl,
     PictureRecord,
     content_name,
     host_allowed,
+    localize,
     picture_url,
+    post_images,
     sniff_image,
+    take_census,
 )
 from newsspider.config import Config, ConfigError, validate_settings
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.failures import OffSiteRequest, ResponseTooLarge
 from newsspider.mirror import MirrorDownloadHandler
 from newsspider.pipelines.images import LocalPicturePipeline, PicturePipeline
-from newsspider.post import build_post, localize, post_images, with_local_pictures
+from newsspider.post import build_post, with_local_pictures
 from newsspider.spiders.sina_finance import SinaFinanceSpider
 
 from utils.content import GOLDENS
@@ -151,41 +157,85 @@ def test_the_record_keeps_what_is_stored_and_what_is_missing_across_runs(tmp_pat
     record.close()
     again = PictureRecord(path)
     assert again.get("https://n.sinaimg.cn/a.png").name == "ab/abc.png"
-    assert [(row.url, row.reason) for row in again.missing()] == [
-        ("https://n.sinaimg.cn/b.png", "http_404")
-    ]
+    failed = again.get("https://n.sinaimg.cn/b.png")
+    assert (failed.status, failed.name, failed.reason) == ("failed", None, "http_404")
     again.stored("https://n.sinaimg.cn/b.png", "cd/cde.png")
-    assert list(again.missing()) == []
-    assert again.counts() == {"stored": 2}
+    assert again.get("https://n.sinaimg.cn/b.png").name == "cd/cde.png"
     assert again.get("https://n.sinaimg.cn/c.png") is None
     again.close()
+    reader = PictureRecord.read_only(path)
+    assert reader.get("https://n.sinaimg.cn/b.png").status == "stored"
+    reader.close()
+    nothing = PictureRecord.read_only(tmp_path / "elsewhere" / "pictures.sqlite3")
+    assert nothing.get("https://n.sinaimg.cn/b.png") is None
+    nothing.close()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_census_says_what_became_of_each_picture_the_posts_show(tmp_path):
+    folder = tmp_path / "images"
+    record = PictureRecord(tmp_path / "pictures.sqlite3")
+    record.stored("https://n.sinaimg.cn/kept.png", "aa/kept.png")
+    record.stored("https://n.sinaimg.cn/deleted.png", "bb/deleted.png")
+    record.failed("https://n.sinaimg.cn/dead.png", "http_404")
+    (folder / "aa").mkdir(parents=True)
+    (folder / "aa" / "kept.png").write_bytes(PNG)
+    referenced = {
+        "https://n.sinaimg.cn/kept.png": 3,
+        "https://n.sinaimg.cn/deleted.png": 1,
+        "https://n.sinaimg.cn/dead.png": 2,
+        "https://n.sinaimg.cn/new.png": 1,
+        "https://img.example.com/elsewhere.png": 1,
+        "https://n.sinaimg.cn:8080/port.png": 1,
+    }
+    census = take_census(referenced, record, folder, HOSTS)
+    record.close()
+    assert (census.referenced, census.stored) == (6, 1)
+    assert census.not_fetched == {"off_site": 1, "port": 1}
+    assert census.missing == (
+        MissingPicture("https://n.sinaimg.cn/deleted.png", 1, "file_gone"),
+        MissingPicture("https://n.sinaimg.cn/dead.png", 2, "failed", "http_404"),
+        MissingPicture("https://n.sinaimg.cn/new.png", 1, "not_tried"),
+    )
+    assert census.failing == (census.missing[1],)
 
 
 # --- the pipeline's steps ---------------------------------------------------------------------
 
 
-def make_pipeline(
-    tmp_path, cls: type[PicturePipeline] = PicturePipeline, **settings: Any
-) -> PicturePipeline:
-    crawler = get_crawler(
-        SinaFinanceSpider,
-        {
-            **PROJECT,
-            "ARCHIVE_DIR": str(tmp_path / "source" / "_posts"),
-            "ARCHIVE_IMAGES": "save",
-            "WORKER_PROCESSES": 0,
-            "EXTENSIONS": {},
-            **settings,
-        },
-    )
-    crawler.spider = crawler._create_spider()
-    pipeline = cls.from_crawler(crawler)
-    pipeline.open_spider()
-    return pipeline
+@pytest.fixture
+def make_pipeline():
+    """Makes an open pipeline for the archive under a folder (``<folder>/source/_posts``); the
+    archives the crawlers opened are closed at the end."""
+    archives: list[CrawlArchive] = []
+
+    def make(
+        tmp_path: Path, cls: type[PicturePipeline] = PicturePipeline, **settings: Any
+    ) -> PicturePipeline:
+        crawler = get_crawler(
+            SinaFinanceSpider,
+            {
+                **PROJECT,
+                "ARCHIVE_DIR": str(tmp_path / "source" / "_posts"),
+                "ARCHIVE_IMAGES": "save",
+                "WORKER_PROCESSES": 0,
+                "EXTENSIONS": {CrawlArchive: 0},
+                **settings,
+            },
+        )
+        archives.append(CrawlArchive.of(crawler))
+        crawler.spider = crawler._create_spider()
+        pipeline = cls.from_crawler(crawler)
+        pipeline.open_spider()
+        return pipeline
+
+    yield make
+    for archive in archives:
+        archive.close()
 
 
 @pytest.fixture
-def pipeline(tmp_path):
+def pipeline(tmp_path, make_pipeline):
     made = make_pipeline(tmp_path)
     yield made
     completed(made.close_spider())
@@ -204,11 +254,11 @@ def stat(pipeline: PicturePipeline, key: str) -> Any:
     return pipeline.stats.get_value(key)
 
 
-def test_off_is_the_default_and_switches_the_pipeline_off(tmp_path):
+def test_off_is_the_default_and_switches_the_pipeline_off(tmp_path, make_pipeline):
     with pytest.raises(NotConfigured):
-        make_pipeline(tmp_path, ARCHIVE_IMAGES="off")
+        make_pipeline(tmp_path / "off", ARCHIVE_IMAGES="off")
     with pytest.raises(NotConfigured):
-        make_pipeline(tmp_path, ARCHIVE_WRITES=False)
+        make_pipeline(tmp_path / "reader", ARCHIVE_WRITES=False)
     assert Config.from_settings(Settings(PROJECT)).images.mode == "off"
 
 
@@ -283,7 +333,9 @@ def refused(pipeline: PicturePipeline, request: Request, response: Response) -> 
         raise AssertionError("the answer was kept")
 
 
-def test_what_is_not_a_picture_is_refused_counted_and_recorded(pipeline, caplog, tmp_path):
+def test_what_is_not_a_picture_is_refused_counted_and_recorded(
+    pipeline, caplog, tmp_path, make_pipeline
+):
     small = make_pipeline(tmp_path / "small", ARCHIVE_IMAGES_MAXSIZE=64)
     urls = [f"https://n.sinaimg.cn/{n}.png" for n in range(5)]
     requests = pipeline.get_media_requests(article(*urls), pipeline.spiderinfo)
@@ -299,7 +351,7 @@ def test_what_is_not_a_picture_is_refused_counted_and_recorded(pipeline, caplog,
     assert stat(pipeline, "images/failed/http_500") == 1
     assert stat(pipeline, "images/failed/not_image") == 2
     assert stat(small, "images/failed/too_large") == 1
-    assert {row.url: row.reason for row in pipeline.record.missing()} == {
+    assert {url: pipeline.record.get(url).reason for url in urls[:4]} == {
         urls[0]: "http_404",
         urls[1]: "http_500",
         urls[2]: "not_image",
@@ -401,11 +453,11 @@ def test_local_needs_clean_posts():
         validate_settings(settings)
 
 
-def test_each_mode_has_its_pipeline(tmp_path):
+def test_each_mode_has_its_pipeline(tmp_path, make_pipeline):
     with pytest.raises(NotConfigured):
-        make_pipeline(tmp_path, LocalPicturePipeline)  # ARCHIVE_IMAGES=save
+        make_pipeline(tmp_path / "save", LocalPicturePipeline)  # ARCHIVE_IMAGES=save
     with pytest.raises(NotConfigured):
-        make_pipeline(tmp_path, PicturePipeline, ARCHIVE_IMAGES="local")
+        make_pipeline(tmp_path / "local", PicturePipeline, ARCHIVE_IMAGES="local")
     order = project_settings.ITEM_PIPELINES
     local, save = (f"newsspider.pipelines.images.{n}Pipeline" for n in ("LocalPicture", "Picture"))
     writer = order["newsspider.pipelines.archive.ArchiveWriterPipeline"]
@@ -413,7 +465,7 @@ def test_each_mode_has_its_pipeline(tmp_path):
     assert order[save] > writer
 
 
-def test_the_local_pipeline_passes_on_the_post_with_the_pictures_stored(tmp_path):
+def test_the_local_pipeline_passes_on_the_post_with_the_pictures_stored(tmp_path, make_pipeline):
     pipeline = make_pipeline(tmp_path, LocalPicturePipeline, ARCHIVE_IMAGES="local")
     item = dataclasses.replace(
         build_post(fetched(GOLDENS[0]), CLEAN), images=("https://n.sinaimg.cn/a.png",)

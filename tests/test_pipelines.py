@@ -15,6 +15,7 @@ from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
 from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
+from newsspider.archive.pictures import post_images
 from newsspider.archive.store import PostWrite, put_post
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exitcodes import INTERRUPTED_STAT, verdict
@@ -25,7 +26,7 @@ from newsspider.failures import NotArchived
 from newsspider.items import ArticleCheck
 from newsspider.pipelines.archive import ArchiveWriterPipeline
 from newsspider.pipelines.normalize import NormalizePipeline
-from newsspider.post import AuthorMode, Rejected, build_post, normalize, post_images
+from newsspider.post import AuthorMode, Rejected, build_post, normalize
 from newsspider.signals import page_extracted
 from newsspider.sina.article import read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider

@@ -119,3 +119,15 @@ def read_front_matter(text: str) -> dict[str, Any]:
     """The front matter of a post in the archive style (or any YAML front matter)."""
     metadata, _content = frontmatter.parse(text, handler=HexoFrontMatter())
     return dict(metadata)
+
+
+def split_post(text: str) -> tuple[dict[str, Any], str]:
+    """The front matter and the content of a post; ``ValueError`` when its front matter does
+    not load (invalid YAML, or not a mapping)."""
+    try:
+        metadata, content = frontmatter.parse(text, handler=HexoFrontMatter())
+    except Exception as exc:  # yaml's errors, and what a hostile file makes the parser raise
+        raise ValueError(f"the front matter does not load: {exc}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError("the front matter is not a mapping")
+    return dict(metadata), str(content)

@@ -16,7 +16,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS articles (
     last_modified TEXT,
     first_archived TEXT NOT NULL,
     last_checked TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'live'
+    status TEXT NOT NULL DEFAULT 'live',
+    images TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -77,7 +78,12 @@ class Selection(Protocol):
 @dataclass(frozen=True)
 class IndexRow:
     """One archived article. ``path`` is relative to the archive root; times are unix seconds
-    (``intime``/``mtime`` from the roll) or ISO 8601 UTC (``first_archived``/``last_checked``)."""
+    (``intime``/``mtime`` from the roll) or ISO 8601 UTC (``first_archived``/``last_checked``).
+
+    ``images``: the pictures the post shows (their own URLs, as
+    :func:`newsspider.archive.pictures.post_images` gives them), or None when the index does
+    not know them (a post archived before the index recorded pictures). Putting a row whose
+    ``images`` is None keeps what the index knew."""
 
     url: str
     docid: str | None
@@ -92,14 +98,56 @@ class IndexRow:
     first_archived: str
     last_checked: str
     status: str = LIVE
+    images: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
+        """The row of ``record``: an SQLite row, or the JSON object :meth:`to_record` made
+        (the journal's lines, the distributed mode's published rows). A record without
+        ``images`` (an index or journal of an earlier version) has None."""
+        values = dict(record)
+        images = values.pop("images", None)
+        if isinstance(images, str):
+            images = json.loads(images)
+        if images is not None:
+            values["images"] = tuple(str(url) for url in images)
+        return cls(**values)
+
+    def to_record(self) -> dict[str, Any]:
+        """The row as a JSON-ready mapping, read back by :meth:`from_record`."""
+        # dataclasses.asdict() deep-copies: slow, for a journal line per post.
+        fields = {name: getattr(self, name) for name in _COLUMNS}
+        if self.images is not None:
+            fields["images"] = list(self.images)
+        return fields
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived"))
+    + ", ".join(
+        f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived", "images")
+    )
+    + ", images = COALESCE(excluded.images, articles.images)"
 )
+
+
+def _sql_values(row: IndexRow) -> list[Any]:
+    values = [getattr(row, c) for c in _COLUMNS]
+    if row.images is not None:
+        values[_COLUMNS.index("images")] = json.dumps(list(row.images), ensure_ascii=False)
+    return values
+
+
+def _has_column(db: sqlite3.Connection, name: str) -> bool:
+    return any(found[1] == name for found in db.execute("PRAGMA table_info(articles)"))
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Give an index made by an earlier version the columns added since (``images``)."""
+    if not _has_column(db, "images"):
+        db.execute("ALTER TABLE articles ADD COLUMN images TEXT")
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
@@ -138,6 +186,7 @@ class ArchiveIndex:
                 self._db = sqlite3.connect(":memory:")
                 self._db.executescript(_SCHEMA)
             self._db.row_factory = sqlite3.Row
+            self._knows_images = _has_column(self._db, "images")
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)
@@ -145,6 +194,8 @@ class ArchiveIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        _add_missing_columns(self._db)
+        self._knows_images = True
         self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
 
     @classmethod
@@ -159,7 +210,7 @@ class ArchiveIndex:
     def get(self, url: str) -> IndexRow | None:
         """The row of ``url``, or None."""
         found = self._db.execute("SELECT * FROM articles WHERE url = ?", (url,)).fetchone()
-        return IndexRow(**dict(found)) if found is not None else None
+        return IndexRow.from_record(found) if found is not None else None
 
     def get_many(self, urls: Iterable[str]) -> dict[str, IndexRow]:
         """The rows of those of ``urls`` the index has, by URL (a roll page's worth at once)."""
@@ -170,7 +221,7 @@ class ArchiveIndex:
             marks = ", ".join("?" * len(chunk))
             query = f"SELECT * FROM articles WHERE url IN ({marks})"
             for row in self._db.execute(query, chunk):
-                found[row["url"]] = IndexRow(**dict(row))
+                found[row["url"]] = IndexRow.from_record(row)
         return found
 
     def find(self, url: str, docid: str | None) -> IndexRow | None:
@@ -182,7 +233,7 @@ class ArchiveIndex:
                 "SELECT * FROM articles WHERE docid = ? ORDER BY first_archived, url LIMIT 1",
                 (docid,),
             ).fetchone()
-            row = IndexRow(**dict(found)) if found is not None else None
+            row = IndexRow.from_record(found) if found is not None else None
         return row
 
     def find_many(self, articles: Iterable[tuple[str, str | None]]) -> dict[str, IndexRow]:
@@ -199,20 +250,20 @@ class ArchiveIndex:
                 "url DESC"
             )
             for row in self._db.execute(query, chunk):  # the earliest row comes last and wins
-                found[docids[row["docid"]]] = IndexRow(**dict(row))
+                found[docids[row["docid"]]] = IndexRow.from_record(row)
         return found
 
     def by_path(self, path: str) -> IndexRow | None:
         """The row that owns the post at ``path`` (relative), or None."""
         found = self._db.execute("SELECT * FROM articles WHERE path = ?", (path,)).fetchone()
-        return IndexRow(**dict(found)) if found is not None else None
+        return IndexRow.from_record(found) if found is not None else None
 
     def rows(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[IndexRow]:
         """Rows matching an SQL condition on the ``articles`` columns, oldest listing first."""
         clause = f"WHERE {where}" if where else ""
         query = f"SELECT * FROM articles {clause} ORDER BY intime, url"
         for found in self._db.execute(query, params):
-            yield IndexRow(**dict(found))
+            yield IndexRow.from_record(found)
 
     def select(self, selection: Selection, now: datetime) -> Iterator[IndexRow]:
         """The rows a refresh selection picks."""
@@ -222,6 +273,25 @@ class ArchiveIndex:
     def count(self) -> int:
         """How many articles the index holds."""
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def pictures(self) -> dict[str, int]:
+        """The pictures the live posts show, each with how many posts show it (from the
+        ``images`` the index recorded; posts whose pictures it does not know are left out:
+        :meth:`unrecorded_pictures`)."""
+        if not self._knows_images:  # an earlier version's index, read only
+            return {}
+        query = (
+            "SELECT picture.value, COUNT(*) FROM articles, json_each(articles.images) AS picture"
+            " WHERE articles.status = ? AND articles.images IS NOT NULL GROUP BY picture.value"
+        )
+        return {str(url): int(n) for url, n in self._db.execute(query, (LIVE,))}
+
+    def unrecorded_pictures(self) -> Iterator[IndexRow]:
+        """The live posts whose pictures the index does not know (archived by a version that
+        did not record them)."""
+        if not self._knows_images:
+            return self.rows("status = ?", (LIVE,))
+        return self.rows("status = ? AND images IS NULL", (LIVE,))
 
     def counts_by_channel(self) -> dict[str, dict[str, int]]:
         """``{channel: {status: n}}``."""
@@ -235,15 +305,14 @@ class ArchiveIndex:
 
     def journal(self, row: IndexRow) -> None:
         """Note ``row``, whose post was just written, until the batch holding it commits."""
-        fields = {name: getattr(row, name) for name in _COLUMNS}  # asdict() deep-copies: slow
         assert self._journal is not None, "a read-only index"
-        self._journal.write(json.dumps(fields, ensure_ascii=False) + "\n")
+        self._journal.write(json.dumps(row.to_record(), ensure_ascii=False) + "\n")
         self._journal.flush()
 
     def put(self, row: IndexRow) -> None:
         """Insert or update ``row`` (``first_archived`` of an existing row is kept)."""
         self._begin()
-        self._db.execute(_UPSERT, [getattr(row, c) for c in _COLUMNS])
+        self._db.execute(_UPSERT, _sql_values(row))
         self._after_write()
 
     def delete(self, url: str) -> None:
@@ -274,7 +343,7 @@ class ArchiveIndex:
         )
         result: dict[str, list[IndexRow]] = {}
         for found in self._db.execute(query):
-            result.setdefault(found[column], []).append(IndexRow(**dict(found)))
+            result.setdefault(found[column], []).append(IndexRow.from_record(found))
         return result
 
     def uncanonical(self) -> list[IndexRow]:
@@ -284,7 +353,7 @@ class ArchiveIndex:
             "SELECT * FROM articles WHERE url NOT LIKE 'https://%' OR instr(url, '?') > 0 "
             "OR instr(url, '#') > 0 ORDER BY url"
         )
-        return [IndexRow(**dict(found)) for found in self._db.execute(query)]
+        return [IndexRow.from_record(found) for found in self._db.execute(query)]
 
     def touch(self, url: str, **changes: Any) -> None:
         """Update some columns of an existing row (``last_checked``, ``status``, ``etag``…)."""
@@ -345,7 +414,7 @@ class ArchiveIndex:
         recovered = 0
         for line in lines:
             with contextlib.suppress(ValueError, TypeError):
-                row = IndexRow(**json.loads(line))
+                row = IndexRow.from_record(json.loads(line))
                 if sha256_of(self.root / row.path) == row.sha256:
                     current = self.get(row.url)
                     if current is None or current.sha256 != row.sha256:

@@ -15,16 +15,21 @@ record of what is stored.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import html
+import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
+from newsspider.archive.front_matter import split_post
+from newsspider.archive.index import LIVE, STATE_DIR, ArchiveIndex
 from newsspider.sina.urls import NotSinaUrl, sina_url
 
 RECORD_NAME = "pictures.sqlite3"
@@ -75,6 +80,69 @@ def picture_url(url: object, hosts: Iterable[str]) -> str:
     return checked
 
 
+# <img src="…"> as both body modes serialize it (lxml and nh3 quote attributes with ").
+_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
+
+
+def post_images(body: str, headimg: str) -> tuple[str, ...]:
+    """The pictures a post shows, each once, in order: ``headimg`` and every ``<img src>`` of
+    its ``body`` (as rendered: absolute URLs); only http(s) URLs (a ``data:`` picture is in the
+    post already)."""
+    found = [headimg, *(html.unescape(src) for src in _IMG_SRC.findall(body))]
+    return tuple(dict.fromkeys(url for url in found if url.startswith(("https://", "http://"))))
+
+
+def localize(
+    body: str, headimg: str, stored: Mapping[str, str], url_prefix: str
+) -> tuple[str, str]:
+    """``body`` and ``headimg`` with each picture of ``stored`` (picture URL, as
+    :func:`post_images` gives it, to its stored file's name) pointing at ``url_prefix`` + that
+    name. Only the ``src`` values of ``<img>`` tags and ``headimg`` change; a picture not in
+    ``stored`` keeps its URL, and text that merely shows a URL is left alone."""
+
+    def local_src(match: re.Match[str]) -> str:
+        name = stored.get(html.unescape(match.group(1)))
+        if name is None:
+            return match.group(0)
+        start, end = match.span(1)
+        at = match.start(0)
+        tag = match.group(0)
+        return tag[: start - at] + html.escape(url_prefix + name) + tag[end - at :]
+
+    local_head = url_prefix + stored[headimg] if headimg in stored else headimg
+    return _IMG_SRC.sub(local_src, body), local_head
+
+
+def images_of_post(data: bytes) -> tuple[str, ...]:
+    """The pictures a post file on disk shows (:func:`post_images` of its ``headimg`` and
+    body), for a post whose pictures the index did not record. A post whose front matter does
+    not load is read as all body: its ``<img>`` tags are still found."""
+    text = data.decode("utf-8", errors="replace")
+    try:
+        metadata, body = split_post(text)
+    except ValueError:
+        metadata, body = {}, text
+    headimg = metadata.get("headimg")
+    return post_images(body, headimg if isinstance(headimg, str) else "")
+
+
+def record_post_pictures(index: ArchiveIndex, root: Path) -> int:
+    """Record in ``index`` the pictures of the live posts whose pictures it does not know (an
+    index of an earlier version), read from their files (:func:`images_of_post`); a post not on
+    disk stays unknown. Returns how many posts were recorded. Runs once per archive: afterwards
+    every post written records its pictures as it is written."""
+    recorded = 0
+    for row in list(index.unrecorded_pictures()):
+        try:
+            data = (root / row.path).read_bytes()
+        except OSError:
+            continue
+        index.put(dataclasses.replace(row, images=images_of_post(data)))
+        recorded += 1
+    index.commit()
+    return recorded
+
+
 def sniff_image(data: bytes) -> str | None:
     """The file extension of the picture ``data`` holds, by its magic number (``jpg``, ``png``,
     ``gif``, ``webp``), or None when it is none of these."""
@@ -119,10 +187,16 @@ class PictureRecord:
     committed at once (a few rows per post: the cost is small next to the fetch).
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
-        self._db = sqlite3.connect(path)
+        if read_only:
+            if path.is_file():
+                self._db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+                return
+            self._db = sqlite3.connect(":memory:")  # no record yet: an empty one
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS pictures ("
@@ -130,6 +204,12 @@ class PictureRecord:
             " tried REAL NOT NULL)"
         )
         self._db.commit()
+
+    @classmethod
+    def read_only(cls, path: Path) -> PictureRecord:
+        """The record at ``path`` for reading only (nothing is created; no file reads as an
+        empty record)."""
+        return cls(path, read_only=True)
 
     def get(self, url: str) -> PictureRow | None:
         row = self._db.execute(
@@ -147,20 +227,6 @@ class PictureRecord:
             return
         self._put(PictureRow(url, FAILED, None, reason, time.time()))
 
-    def missing(self) -> Iterator[PictureRow]:
-        """The URLs tried and not stored, oldest try first."""
-        rows = self._db.execute(
-            "SELECT url, status, name, reason, tried FROM pictures WHERE status != ?"
-            " ORDER BY tried",
-            (STORED,),
-        ).fetchall()
-        return (PictureRow(*row) for row in rows)
-
-    def counts(self) -> dict[str, int]:
-        """Rows by status."""
-        rows = self._db.execute("SELECT status, COUNT(*) FROM pictures GROUP BY status")
-        return {status: int(count) for status, count in rows}
-
     def _put(self, row: PictureRow) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO pictures (url, status, name, reason, tried)"
@@ -171,3 +237,102 @@ class PictureRecord:
 
     def close(self) -> None:
         self._db.close()
+
+
+NOT_TRIED = "not_tried"
+FILE_GONE = "file_gone"
+
+
+@dataclass(frozen=True)
+class MissingPicture:
+    """A picture the archive's posts show that is not stored: ``why`` is ``failed`` (with the
+    ``reason`` of the last try), ``not_tried`` (no run fetched it yet) or ``file_gone`` (stored
+    once, and its file is no longer there); ``posts``: how many posts show it."""
+
+    url: str
+    posts: int
+    why: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PictureCensus:
+    """The pictures of an archive's live posts (see :func:`take_census`).
+
+    ``referenced``: distinct picture URLs; ``stored``: those whose file is there;
+    ``not_fetched``: those no run fetches, by reason (``off_site``, ``port``, …: a post keeps
+    their URLs); ``missing``: the rest, each with why."""
+
+    referenced: int
+    stored: int
+    not_fetched: dict[str, int]
+    missing: tuple[MissingPicture, ...]
+
+    @property
+    def failing(self) -> tuple[MissingPicture, ...]:
+        """The missing pictures whose last fetch failed."""
+        return tuple(picture for picture in self.missing if picture.why == FAILED)
+
+
+def take_census(
+    referenced: Mapping[str, int], record: PictureRecord, folder: Path, hosts: Iterable[str]
+) -> PictureCensus:
+    """What becomes of each picture of ``referenced`` (URL to how many posts show it): stored
+    (the record holds its file and the file is in ``folder``), not fetched (off the allow list
+    ``hosts``, or against the URL rules), or missing. Missing pictures come in the order of
+    ``referenced``."""
+    hosts = tuple(hosts)
+    stored = 0
+    not_fetched: dict[str, int] = {}
+    missing: list[MissingPicture] = []
+    for url, posts in referenced.items():
+        try:
+            picture_url(url, hosts)
+        except NotPictureUrl as exc:
+            not_fetched[exc.reason] = not_fetched.get(exc.reason, 0) + 1
+            continue
+        row = record.get(url)
+        if row is None:
+            missing.append(MissingPicture(url, posts, NOT_TRIED))
+        elif row.status != STORED or row.name is None:
+            missing.append(MissingPicture(url, posts, FAILED, row.reason))
+        elif not (folder / row.name).is_file():
+            missing.append(MissingPicture(url, posts, FILE_GONE))
+        else:
+            stored += 1
+    return PictureCensus(len(referenced), stored, not_fetched, tuple(missing))
+
+
+@dataclass(frozen=True)
+class ArchivePictures:
+    """:func:`take_census` of a whole archive: ``posts`` live posts; ``read_from_files`` of
+    them had no pictures in the index (an index of an earlier version, not yet opened for
+    writing), so their files were read."""
+
+    census: PictureCensus
+    posts: int
+    read_from_files: int
+
+
+def archive_pictures(root: Path, folder: Path, hosts: Iterable[str]) -> ArchivePictures:
+    """The census of the pictures the live posts of the archive at ``root`` show, with the
+    pictures' folder ``folder`` and the allow list ``hosts``. Reads only: the index and the
+    record are opened read-only, and nothing is created."""
+    index = ArchiveIndex.read_only(root)
+    record = PictureRecord.read_only(root / STATE_DIR / RECORD_NAME)
+    try:
+        referenced = index.pictures()
+        read = 0
+        for row in index.unrecorded_pictures():
+            try:
+                data = (root / row.path).read_bytes()
+            except OSError:
+                continue
+            read += 1
+            for url in images_of_post(data):
+                referenced[url] = referenced.get(url, 0) + 1
+        posts = sum(n.get(LIVE, 0) for n in index.counts_by_channel().values())
+        return ArchivePictures(take_census(referenced, record, folder, hosts), posts, read)
+    finally:
+        record.close()
+        index.close()

@@ -3,7 +3,8 @@ and the durability of its writes.
 
 :meth:`ArchiveStore.open` does everything a run needs before it may write, in this order: take
 the lock, remove the temp files a killed run left, open the index, replay its journal (posts
-written just before a crash get their rows), repair what earlier versions wrote. One process
+written just before a crash get their rows), repair what earlier versions wrote, and record the
+pictures of the posts an earlier version indexed without them. One process
 opens it once (in a crawl, :class:`newsspider.extensions.archive.CrawlArchive`) and
 :meth:`ArchiveStore.close` commits, closes and gives the lock back.
 
@@ -23,6 +24,7 @@ from newsspider.archive.history import keep_version
 from newsspider.archive.index import ArchiveIndex, IndexRow, remove_stale_temp_files
 from newsspider.archive.lock import ArchiveLock
 from newsspider.archive.paths import PostPaths
+from newsspider.archive.pictures import record_post_pictures
 from newsspider.archive.repair import repair_index
 
 
@@ -74,6 +76,7 @@ class Opened:
     temp_removed: int = 0
     recovered: int = 0
     repairs: tuple[str, ...] = ()
+    pictures_recorded: int = 0
 
 
 @dataclass
@@ -119,7 +122,8 @@ class ArchiveStore:
         index.before_commit = store._sync_folders
         recovered = index.recover(sha256_of)
         repairs = repair_index(index, root, fsync=fsync)
-        store.opened = Opened(removed, recovered, tuple(repairs))
+        pictures = record_post_pictures(index, root)
+        store.opened = Opened(removed, recovered, tuple(repairs), pictures)
         store._paths = PostPaths(root, store._owner_of)
         return store
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def encode_row(row: IndexRow) -> str:
-    return json.dumps(dataclasses.asdict(row), ensure_ascii=False)
+    return json.dumps(row.to_record(), ensure_ascii=False)
 
 
 class RedisKnowledge:
@@ -40,7 +39,7 @@ class RedisKnowledge:
 
     def get(self, url: str) -> IndexRow | None:
         raw = self.redis.hget(self.keys.archived, url)
-        return IndexRow(**json.loads(raw)) if raw else None
+        return IndexRow.from_record(json.loads(raw)) if raw else None
 
     def get_many(self, urls: Iterable[str]) -> dict[str, IndexRow]:
         """The rows of those of ``urls`` the writer has published, by URL: one round trip."""
@@ -49,7 +48,9 @@ class RedisKnowledge:
             return {}
         raws = self.redis.hmget(self.keys.archived, wanted)
         return {
-            url: IndexRow(**json.loads(raw)) for url, raw in zip(wanted, raws, strict=True) if raw
+            url: IndexRow.from_record(json.loads(raw))
+            for url, raw in zip(wanted, raws, strict=True)
+            if raw
         }
 
     def find_many(self, articles: Iterable[tuple[str, str | None]]) -> dict[str, IndexRow]:
@@ -74,7 +75,9 @@ class RedisKnowledge:
         return int(self.redis.hlen(self.keys.archived))
 
     def select(self, selection: Selection, now: datetime) -> Iterator[IndexRow]:
-        rows = (IndexRow(**json.loads(raw)) for raw in self.redis.hvals(self.keys.archived))
+        rows = (
+            IndexRow.from_record(json.loads(raw)) for raw in self.redis.hvals(self.keys.archived)
+        )
         for row in sorted(rows, key=lambda r: (r.intime or 0, r.url)):
             if selection.matches(row, now):
                 yield row

@@ -109,3 +109,8 @@ def _report(store: ArchiveStore, stats: StatsCollector) -> None:
         logger.warning("Repaired the index: %s", line)
     if opened.repairs:
         stats.inc_value(ARCHIVE_REPAIRED, len(opened.repairs))
+    if opened.pictures_recorded:
+        logger.info(
+            "Recorded in the index the pictures of %d post(s) archived without them",
+            opened.pictures_recorded,
+        )

@@ -130,6 +130,7 @@ class ArchiveWriterPipeline:
             first_archived=known.first_archived if known else checked,
             last_checked=checked,
             status=LIVE,
+            images=item.images,
         )
         if known is None and put.existed:
             self.stats.inc_value(ARCHIVE_ADOPTED)

@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -31,6 +30,7 @@ from scrapy.utils.log import failure_to_exc_info
 from twisted.internet.defer import CancelledError
 
 from newsspider.archive.files import write_atomic
+from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.pictures import (
     PICTURE_META,
     RECORD_NAME,
@@ -39,8 +39,10 @@ from newsspider.archive.pictures import (
     content_name,
     picture_url,
     sniff_image,
+    take_census,
 )
 from newsspider.config import Config, ImagesConfig, ImagesMode
+from newsspider.extensions.archive import CrawlArchive
 from newsspider.failures import describe_failure
 from newsspider.items import ArticleItem
 from newsspider.post import with_local_pictures
@@ -95,8 +97,9 @@ class PicturePipeline(FilesPipeline):
       (``images/same_content``).
     * A picture not kept is logged in one line and counted (``images/failed/<reason>``:
       ``http_404``, ``too_large``, ``not_image``, ``DNSLookupError``, …) and recorded as failed;
-      it does not fail the run. When the spider opens, the pictures earlier runs failed to
-      store are asked for again (``images/retried``).
+      it does not fail the run. When the spider opens, the pictures the archive's posts show
+      (the index records them) that are not stored are asked for again (``images/retried``):
+      those earlier runs failed to store, and those whose file is gone.
 
     Switched off (``NotConfigured``) unless ``ARCHIVE_IMAGES`` is :attr:`MODE`, and in a
     process that does not write the archive (``ARCHIVE_WRITES=False``).
@@ -107,8 +110,12 @@ class PicturePipeline(FilesPipeline):
     # Failures are logged here in one line each; MediaPipeline would add a traceback.
     LOG_FAILED_RESULTS = False
 
-    def __init__(self, crawler: Crawler, config: ImagesConfig, root: Path, fsync: bool) -> None:
+    def __init__(
+        self, crawler: Crawler, config: ImagesConfig, index: ArchiveIndex, fsync: bool
+    ) -> None:
         self.config = config
+        self.index = index
+        root = index.root
         self.folder = config.folder_of(root)
         self.record_path = root / ".newsspider" / RECORD_NAME
         self.fsync = fsync
@@ -123,7 +130,8 @@ class PicturePipeline(FilesPipeline):
         config = Config.of(crawler)
         if config.images.mode is not cls.MODE or not config.archive.writes:
             raise NotConfigured
-        pipeline = cls(crawler, config.images, config.archive.root, config.archive.fsync)
+        index = CrawlArchive.store_of(crawler).index
+        pipeline = cls(crawler, config.images, index, config.archive.fsync)
         crawler.signals.connect(pipeline.spider_idle, signal=signals.spider_idle)
         return pipeline
 
@@ -136,11 +144,13 @@ class PicturePipeline(FilesPipeline):
     def open_spider(self, spider: Any = None) -> None:
         super().open_spider()
         self._record = PictureRecord(self.record_path)
-        missing = tuple(row.url for row in self.record.missing())
+        census = take_census(self.index.pictures(), self.record, self.folder, self.config.hosts)
+        missing = tuple(picture.url for picture in census.missing)
         logger.info(
-            "Pictures: %s (%d stored, %d to try again)",
+            "Pictures: %s (%d shown by the archive's posts: %d stored, %d to fetch)",
             self.folder,
-            self.record.counts().get("stored", 0),
+            census.referenced,
+            census.stored,
             len(missing),
         )
         if missing:
