@@ -225,3 +225,31 @@ def test_pictures_with_url_tricks_are_never_requested(tmp_path):
             for p in ("/a.png", "/b.png", "/c.png", "/d.png", "/e.png", "/f.png")
         )
         assert "sina/refused/off_site" not in result.stats  # none even reached the handler
+
+
+def test_picture_redirects_are_followed_to_picture_hosts_only_and_without_referer(tmp_path):
+    archive = tmp_path / "archive"
+    urls = golden_pictures()
+    moved, away, looping = urls[0], urls[1], urls[2]
+    target = "https://k.sinaimg.cn/moved/qr.png"
+    with MockSina.from_golden(GOLDEN) as server:
+        served = serve_pictures(server, urls)
+        server.add_redirect(moved, target)
+        server.add_picture(target, served[moved])
+        server.add_redirect(away, "https://img.example.com/elsewhere.png")
+        server.add_redirect(looping, looping)
+        result = crawl(server, archive)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert posts_under(archive) == expected_archive()
+        stats = result.stats
+        assert stats["images/failed/redirected_off_site"] == 1
+        assert stats["images/failed/redirect_loop"] == 1
+        assert stats["images/stored"] == len(urls) - 2
+        assert server.count(target) == 1
+        (headers,) = server.headers_of(target)
+        assert "referer" not in headers
+        assert "img.example.com" not in hosts_asked(server)
+        rows = record_rows(archive)
+        assert rows[moved][0] == "stored"  # under the URL the post shows
+        assert rows[away][0] == rows[looping][0] == "failed"
+        assert target not in rows
