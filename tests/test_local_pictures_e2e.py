@@ -124,3 +124,26 @@ def test_the_distributed_writer_writes_the_posts_a_single_process_run_writes(tmp
     posts = posts_under(archive)
     assert posts == posts_under(tmp_path / "single" / "_posts")
     assert any("/images/" in src for post in posts.values() for src in shown(post))
+
+
+def test_the_feed_export_carries_the_posts_as_written_with_local_pictures(tmp_path):
+    import json
+
+    archive = tmp_path / "site" / "source" / "_posts"
+    feed = tmp_path / "items.jsonl"
+    urls = golden_pictures(CLEAN)
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        result = run_crawl(
+            server.base_url, archive, "-a", "pages=1", "-O", str(feed), ARCHIVE_IMAGES="local"
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    items = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    posts = posts_under(archive)
+    assert len(items) == len(posts) == len(GOLDENS)
+    for item in items:
+        post = posts[item["post_path"]]
+        assert item["post"].encode("utf-8") == post  # the bytes written, pictures local
+        assert item["body"] in item["post"]
+        assert set(item["images"]) <= set(urls)  # the pictures' own URLs
+        assert all(src.startswith("/images/") for src in shown(post)), item["post_path"]
