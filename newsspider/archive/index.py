@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS articles (
     first_archived TEXT NOT NULL,
     last_checked TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'live',
-    images TEXT
+    images TEXT,
+    remote_images TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -82,8 +83,10 @@ class IndexRow:
 
     ``images``: the pictures the post shows (their own URLs, as
     :func:`newsspider.archive.pictures.post_images` gives them), or None when the index does
-    not know them (a post archived before the index recorded pictures). Putting a row whose
-    ``images`` is None keeps what the index knew."""
+    not know them (a post archived before the index recorded pictures). ``remote_images``:
+    those the post shows from their remote URL though they are to be fetched (a post written
+    with ``ARCHIVE_IMAGES=local`` before they were stored; empty in the other modes). Putting
+    a row whose ``images`` or ``remote_images`` is None keeps what the index knew."""
 
     url: str
     docid: str | None
@@ -99,6 +102,7 @@ class IndexRow:
     last_checked: str
     status: str = LIVE
     images: tuple[str, ...] | None = None
+    remote_images: tuple[str, ...] | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
@@ -106,37 +110,44 @@ class IndexRow:
         (the journal's lines, the distributed mode's published rows). A record without
         ``images`` (an index or journal of an earlier version) has None."""
         values = dict(record)
-        images = values.pop("images", None)
-        if isinstance(images, str):
-            images = json.loads(images)
-        if images is not None:
-            values["images"] = tuple(str(url) for url in images)
+        for column in _URL_LISTS:
+            urls = values.pop(column, None)
+            if isinstance(urls, str):
+                urls = json.loads(urls)
+            if urls is not None:
+                values[column] = tuple(str(url) for url in urls)
         return cls(**values)
 
     def to_record(self) -> dict[str, Any]:
         """The row as a JSON-ready mapping, read back by :meth:`from_record`."""
         # dataclasses.asdict() deep-copies: slow, for a journal line per post.
         fields = {name: getattr(self, name) for name in _COLUMNS}
-        if self.images is not None:
-            fields["images"] = list(self.images)
+        for column in _URL_LISTS:
+            if fields[column] is not None:
+                fields[column] = list(fields[column])
         return fields
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
+# Columns that hold a list of URLs, as a JSON array (NULL: not known).
+_URL_LISTS = ("images", "remote_images")
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
     + ", ".join(
-        f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived", "images")
+        f"{c} = COALESCE(excluded.{c}, articles.{c})" if c in _URL_LISTS else f"{c} = excluded.{c}"
+        for c in _COLUMNS
+        if c not in ("url", "first_archived")
     )
-    + ", images = COALESCE(excluded.images, articles.images)"
 )
 
 
 def _sql_values(row: IndexRow) -> list[Any]:
     values = [getattr(row, c) for c in _COLUMNS]
-    if row.images is not None:
-        values[_COLUMNS.index("images")] = json.dumps(list(row.images), ensure_ascii=False)
+    for column in _URL_LISTS:
+        at = _COLUMNS.index(column)
+        if values[at] is not None:
+            values[at] = json.dumps(list(values[at]), ensure_ascii=False)
     return values
 
 
@@ -145,9 +156,10 @@ def _has_column(db: sqlite3.Connection, name: str) -> bool:
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Give an index made by an earlier version the columns added since (``images``)."""
-    if not _has_column(db, "images"):
-        db.execute("ALTER TABLE articles ADD COLUMN images TEXT")
+    """Give an index made by an earlier version the columns added since."""
+    for column in _URL_LISTS:
+        if not _has_column(db, column):
+            db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters

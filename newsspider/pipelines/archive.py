@@ -131,6 +131,7 @@ class ArchiveWriterPipeline:
             last_checked=checked,
             status=LIVE,
             images=item.images,
+            remote_images=item.remote_images,
         )
         if known is None and put.existed:
             self.stats.inc_value(ARCHIVE_ADOPTED)
