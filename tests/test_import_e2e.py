@@ -1,0 +1,126 @@
+"""End to end: ``scrapy archive_import`` as a user runs it, on a git repository built in the
+test and on a plain folder, then ``scrapy archive_index`` and a real crawl of the mock Sina into
+the same archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsspider.archive.naming import legacy_stem
+
+from utils.archive import posts_under
+from utils.content import GOLDEN, GOLDENS
+from utils.crawl import audit, run_crawl, scrapy
+from utils.gitrepo import SiteRepo
+from utils.mocksina import MockSina
+
+pytestmark = pytest.mark.e2e
+
+LEGACY = Path(__file__).parent / "data" / "sina" / "legacy"
+SEED = "source/_posts/金融/新浪财经/新浪财经－国內"
+EARLY_2 = "post/金融/新浪财经 - 新浪财经－国內"
+T0 = 1_640_000_000
+
+
+def legacy(slug: str) -> bytes:
+    return (LEGACY / slug / "post.md").read_bytes()
+
+
+def site_repo(path: Path) -> SiteRepo:
+    """The golden posts (the seed archive's own files) in two runs, the second with one of them
+    edited and another gone, beside the legacy posts and another feed."""
+    repo = SiteRepo(path)
+    lpr = legacy("20210322_lpr_quoted_rct")
+    repo.commit({f"{EARLY_2}/lpr.md": lpr}, T0 - 800_000)
+    first = {f"{SEED}/{legacy_stem(g.title)}.md": g.expected for g in GOLDENS}
+    first[f"{SEED}/pmi.md"] = legacy("20211231_pmi_503_rct")
+    first["source/_posts/二次元/Eventernote/x/m.md"] = legacy("20211126_mimopa_hajeekn")
+    repo.commit(first, T0)
+    second = dict(list(first.items())[1:])
+    edited = GOLDENS[1]
+    second[f"{SEED}/{legacy_stem(edited.title)}.md"] = edited.expected.replace(
+        b"</div>\n            ", b"<p>\xe8\xa1\xa5\xe5\x85\x85</p>\n</div>\n            "
+    )
+    second[f"{SEED}/pmi.md"] = legacy("20211231_pmi_503_hajeekn")
+    second[f"{SEED}/bad.md"] = b"\n---\ntitle: 'x'\ncategories: [\n---\n"
+    repo.commit(second, T0 + 600)
+    return repo
+
+
+def archive_import(*args: str, archive: Path):
+    return scrapy("archive_import", *args, "-s", f"ARCHIVE_DIR={archive}")
+
+
+def test_import_a_repository_again_and_then_crawl_the_same_archive(tmp_path):
+    repo = site_repo(tmp_path / "RSSHUB-PAGE")
+    archive = tmp_path / "archive"
+    n = len(GOLDENS) + 2  # the goldens, PMI, LPR
+
+    dry = archive_import(str(repo.path), "--dry-run", archive=archive)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith(f"Would import: {n} articles from 3 commits")
+    assert not archive.exists()
+
+    first = archive_import(str(repo.path), archive=archive)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == (
+        f"Imported: {n} articles from 3 commits ({n + 2} post versions); 1 identical copies "
+        "skipped; 1 earlier versions kept as history; 1 repaired; 1 unreadable (listed); "
+        "1 posts of other feeds skipped"
+    )
+    assert lines[1] == (
+        f"Archive got: {n} new posts, 0 updated, 2 versions added to history; "
+        "0 articles already imported unchanged"
+    )
+    assert "bad.md @" in first.stdout
+    assert "Repaired post/金融/新浪财经 - 新浪财经－国內/lpr.md" in first.stderr
+    assert "Import: 3 commits read" in first.stderr
+    posts = posts_under(archive)
+    assert len(posts) == n
+    assert set(posts.values()) >= {g.expected for g in GOLDENS if g is not GOLDENS[1]}
+    code, report = audit(archive)
+    assert code == 0, report
+
+    second = archive_import(str(repo.path), archive=archive)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[1] == (
+        f"Archive got: 0 new posts, 0 updated, 0 versions added to history; "
+        f"{n} articles already imported unchanged"
+    )
+    assert posts_under(archive) == posts
+
+    with MockSina.from_golden(GOLDEN) as server:
+        crawl = run_crawl(server.base_url, archive, "-a", "pages=1", ARCHIVE_BODY="verbatim")
+    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    code, report = audit(archive)
+    assert code == 0, report
+
+
+def test_a_folder_with_no_git(tmp_path):
+    folder = tmp_path / "_posts" / "金融" / "新浪财经" / "新浪财经－国內"
+    folder.mkdir(parents=True)
+    (folder / "a%.md").write_bytes(legacy("20211231_pmi_503_rct"))
+    (folder / "b.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    archive = tmp_path / "archive"
+    result = archive_import(str(tmp_path / "_posts"), "--no-git", archive=archive)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Imported: 1 articles from {tmp_path / '_posts'}")
+    assert "unreadable by reason: binary 1" in result.stdout
+    assert list(posts_under(archive)) == [
+        "金融/新浪财经/新浪财经－国內/12月制造业PMI升至503％ 释放市场向好信号.md"
+    ]
+    assert scrapy("archive_index", "-s", f"ARCHIVE_DIR={archive}").returncode == 0
+
+
+def test_what_is_no_repository_stops_with_one_line(tmp_path):
+    archive = tmp_path / "archive"
+    for args in ([str(tmp_path)], [str(tmp_path / "missing"), "--no-git"], []):
+        result = archive_import(*args, archive=archive)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stdout == ""
+    result = archive_import(str(tmp_path), archive=archive)
+    assert "is not a git repository (--no-git imports a plain folder of posts)" in result.stderr
+    assert not archive.exists()
