@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,14 @@ from newsspider.archive.audit import audit
 from newsspider.archive.front_matter import split_post
 from newsspider.archive.history import history_folder
 from newsspider.archive.index import ArchiveIndex
+from newsspider.archive.index import IndexRow as IndexRowType
 from newsspider.archive.store import ArchiveStore
 from newsspider.importing.importer import Importer, ImportSummary
 from newsspider.importing.ledger import LEDGER_NAME, ImportLedger
 from newsspider.importing.legacy import normalize_post, read_legacy_post
 from newsspider.importing.sources import FolderSource, GitSource, NotASource, Source
 
-from utils.archive import CHINA_DIR, posts_under
+from utils.archive import CHINA_DIR, index_row, posts_under
 from utils.gitrepo import SiteRepo
 
 LEGACY = Path(__file__).parent / "data" / "sina" / "legacy"
@@ -295,7 +297,7 @@ def test_normalize_writes_todays_format_and_keeps_the_original(tmp_path):
     archive = tmp_path / "archive"
     run_import(FolderSource(folder), archive, normalize=True)
     relative = f"{CHINA_DIR.as_posix()}/{BUMEN_NAME}"
-    post = read_legacy_post(BUMEN, __import__("datetime").datetime.now().astimezone())
+    post = read_legacy_post(BUMEN, datetime.now(UTC))
     expected = normalize_post(post, "新浪财经－国內", post.date)  # type: ignore[arg-type,union-attr]
     assert posts_under(archive)[relative] == expected
     metadata, _ = split_post(expected.decode())
@@ -339,3 +341,70 @@ def test_the_index_row_of_an_imported_post(site, tmp_path):
     assert row.sha256 == hashlib.sha256(FANGFA).hexdigest()
     assert row.images == ("https://n.sinaimg.cn/finance/cece9e13/20200514/343233024.png",)
     assert json.dumps(row.to_record())
+
+
+def test_an_index_of_an_earlier_version_gains_the_origin_columns(tmp_path):
+    state = tmp_path / ".newsspider"
+    state.mkdir()
+    db = sqlite3.connect(state / "index.sqlite3")
+    added = ("images", "origin", "source", "source_commit")
+    old = {k: v for k, v in index_row(1).to_record().items() if k not in added}
+    db.execute(f"CREATE TABLE articles ({', '.join(f'{k} TEXT' for k in old)}, PRIMARY KEY (url))")
+    db.execute(f"INSERT INTO articles VALUES ({', '.join('?' * len(old))})", list(old.values()))
+    db.commit()
+    db.close()
+    reader = ArchiveIndex.read_only(tmp_path)  # reads it as it is, changing nothing
+    assert reader.counts_by_origin() == {"crawl": 1}
+    assert reader.get(index_row(1).url).origin is None
+    reader.close()
+    index = ArchiveIndex(tmp_path)
+    index.put(index_row(2, url="import:abc", origin="import", source="/r", source_commit="c0"))
+    index.put(index_row(2, url="import:abc"))  # a row put without them keeps them
+    assert index.counts_by_origin() == {"crawl": 1, "import": 1}
+    kept = index.get("import:abc")
+    assert (kept.origin, kept.source, kept.source_commit) == ("import", "/r", "c0")
+    assert IndexRowType.from_record(kept.to_record()) == kept
+    index.close()
+
+
+def test_a_crawl_adopts_an_imported_post_by_title_and_time(site, tmp_path):
+    archive = tmp_path / "archive"
+    run_import(GitSource(site.path), archive)
+    title = "12月制造业PMI升至50.3% 释放市场向好信号"
+    store = ArchiveStore.open(archive, fsync=False)
+    try:
+        categories = ("金融", "新浪财经", "新浪财经－国內")
+        date = datetime(2021, 12, 31, 3, 30, tzinfo=UTC)  # 24 minutes after the imported date
+        # Another folder, another title, or two hours off: not this article.
+        other = ("金融", "新浪财经", "新浪财经－宏观经济")
+        late = date + timedelta(hours=2)
+        for n, (name, moment, folder) in enumerate(
+            [(title, date, other), ("别的", date, categories), (title, late, categories)]
+        ):
+            found = store.place(f"https://f.sina.com.cn/{n}.shtml", f"x:{n}", name, moment, folder)
+            assert found[1] is None
+        url = "https://finance.sina.com.cn/china/2021-12-31/doc-ikyakumx7605281.shtml"
+        path, known = store.place(url, "comos:kyakumx7605281", title, date, categories)
+        assert known is not None
+        assert (known.url, known.origin, known.docid) == (url, "adoption", None)
+        assert path == f"{CHINA_DIR.as_posix()}/{PMI_NAME.replace('%', '％')}"
+        row = store.index.get(url)
+        assert row is not None
+        assert (row.origin, row.path) == ("adoption", path)
+        assert row.source == str(site.path)
+        assert row.source_commit in site.commits
+        # Once adopted, the article is known by its URL: no second adoption.
+        assert store.place(url, "comos:kyakumx7605281", title, date, categories)[1] == row
+    finally:
+        store.close()
+    # A later import of the same repository keeps the adopted row and changes nothing.
+    before = snapshot(archive)
+    run_import(GitSource(site.path), archive)
+    assert snapshot(archive) == before
+    index = ArchiveIndex.read_only(archive)
+    try:
+        assert index.counts_by_origin() == {"adoption": 1, "import": 3}
+        assert index.get(url) is not None
+    finally:
+        index.close()
+    assert_consistent(archive)

@@ -92,9 +92,25 @@ def test_import_a_repository_again_and_then_crawl_the_same_archive(tmp_path):
     )
     assert posts_under(archive) == posts
 
+    code, report = audit(archive)
+    assert report["by_origin"] == {"import": n}
+
+    # The crawl meets the imported articles: it adopts their posts (in verbatim mode the
+    # same bytes, but for the one edited since), it does not archive them twice.
     with MockSina.from_golden(GOLDEN) as server:
         crawl = run_crawl(server.base_url, archive, "-a", "pages=1", ARCHIVE_BODY="verbatim")
     assert crawl.returncode == 0, crawl.stderr[-3000:]
+    assert crawl.stats["archive/adopted"] == len(GOLDENS)
+    assert crawl.stats.get("archive/new", 0) == 0
+    after = posts_under(archive)
+    assert sorted(after) == sorted(posts)
+    assert set(after.values()) >= {g.expected for g in GOLDENS}
+    code, report = audit(archive)
+    assert code == 0, report
+    assert report["by_origin"] == {"import": 2, "adoption": len(GOLDENS)}
+    third = archive_import(str(repo.path), archive=archive)
+    assert third.returncode == 0, third.stderr
+    assert posts_under(archive) == after
     code, report = audit(archive)
     assert code == 0, report
 

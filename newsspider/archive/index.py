@@ -31,6 +31,17 @@ JOURNAL_NAME = "index.journal"
 LIVE = "live"
 GONE = "gone"
 
+# Where a post came from (the ``origin`` column; NULL in rows written before it: crawled).
+ORIGIN_CRAWL = "crawl"
+ORIGIN_IMPORT = "import"
+"""Imported from a legacy archive (``scrapy archive_import``); ``source``/``source_commit``
+say from which repository or folder and commit."""
+ORIGIN_ADOPTION = "adoption"
+"""Imported, then met by a crawl, which gave the row its URL and docid (and kept the post's
+path)."""
+IMPORT_URL_PREFIX = "import:"
+"""The key of an imported article's row until a crawl adopts it: ``import:<id>``."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     url TEXT PRIMARY KEY,
@@ -47,7 +58,10 @@ CREATE TABLE IF NOT EXISTS articles (
     last_checked TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'live',
     images TEXT,
-    remote_images TEXT
+    remote_images TEXT,
+    origin TEXT,
+    source TEXT,
+    source_commit TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -86,7 +100,12 @@ class IndexRow:
     not know them (a post archived before the index recorded pictures). ``remote_images``:
     those the post shows from their remote URL though they are to be fetched (a post written
     with ``ARCHIVE_IMAGES=local`` before they were stored; empty in the other modes). Putting
-    a row whose ``images`` or ``remote_images`` is None keeps what the index knew."""
+    a row whose ``images`` or ``remote_images`` is None keeps what the index knew.
+
+    ``origin``: ``crawl``, ``import`` or ``adoption`` (:data:`ORIGIN_IMPORT`, …; None is a
+    crawl's row), ``source`` and ``source_commit``: the repository (or folder) and commit an
+    imported post came from. Putting a row whose ``origin``, ``source`` or ``source_commit`` is
+    None keeps what the index knew, so a crawl's rewrite of an imported post keeps its origin."""
 
     url: str
     docid: str | None
@@ -103,6 +122,9 @@ class IndexRow:
     status: str = LIVE
     images: tuple[str, ...] | None = None
     remote_images: tuple[str, ...] | None = None
+    origin: str | None = None
+    source: str | None = None
+    source_commit: str | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
@@ -131,11 +153,15 @@ class IndexRow:
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
 # Columns that hold a list of URLs, as a JSON array (NULL: not known).
 _URL_LISTS = ("images", "remote_images")
+# Columns a row put without them (None) keeps: the URL lists, and where the post came from.
+_KEPT_WHEN_NONE = (*_URL_LISTS, "origin", "source", "source_commit")
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
     + ", ".join(
-        f"{c} = COALESCE(excluded.{c}, articles.{c})" if c in _URL_LISTS else f"{c} = excluded.{c}"
+        f"{c} = COALESCE(excluded.{c}, articles.{c})"
+        if c in _KEPT_WHEN_NONE
+        else f"{c} = excluded.{c}"
         for c in _COLUMNS
         if c not in ("url", "first_archived")
     )
@@ -157,7 +183,7 @@ def _has_column(db: sqlite3.Connection, name: str) -> bool:
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Give an index made by an earlier version the columns added since."""
-    for column in _URL_LISTS:
+    for column in (*_URL_LISTS, "origin", "source", "source_commit"):
         if not _has_column(db, column):
             db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
 
@@ -304,6 +330,32 @@ class ArchiveIndex:
         if not self._knows_images:
             return self.rows("status = ?", (LIVE,))
         return self.rows("status = ? AND images IS NULL", (LIVE,))
+
+    def counts_by_origin(self) -> dict[str, int]:
+        """``{origin: n}``: ``crawl``, ``import``, ``adoption`` (rows without one are crawled)."""
+        if not _has_column(self._db, "origin"):  # an earlier version's index, read only
+            return {ORIGIN_CRAWL: self.count()} if self.count() else {}
+        query = f"SELECT COALESCE(origin, '{ORIGIN_CRAWL}'), COUNT(*) FROM articles GROUP BY 1"
+        return {str(origin): int(n) for origin, n in self._db.execute(query)}
+
+    def imported_near(
+        self, folder: str, titles: Iterable[str], start: int, end: int
+    ) -> IndexRow | None:
+        """The row of an imported article no crawl has adopted yet (its key starts with
+        :data:`IMPORT_URL_PREFIX`) whose post is in ``folder`` (relative), with one of
+        ``titles`` and its ``intime`` from ``start`` to ``end`` (unix seconds); the nearest to
+        their middle when several are."""
+        wanted = list(dict.fromkeys(titles))
+        marks = ", ".join("?" * len(wanted))
+        middle = (start + end) // 2
+        query = (
+            f"SELECT * FROM articles WHERE url LIKE '{IMPORT_URL_PREFIX}%' AND title IN ({marks})"
+            " AND intime BETWEEN ? AND ? AND path LIKE ? ESCAPE '\\'"
+            " ORDER BY ABS(intime - ?), url LIMIT 1"
+        )
+        prefix = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        found = self._db.execute(query, (*wanted, start, end, prefix, middle)).fetchone()
+        return IndexRow.from_record(found) if found is not None else None
 
     def counts_by_channel(self) -> dict[str, dict[str, int]]:
         """``{channel: {status: n}}``."""

@@ -72,29 +72,39 @@ class Command(ScrapyCommand):
             )
         except NotASource as exc:
             raise UsageError(str(exc), print_help=False) from None
-        if opts.dry_run:
-            summary = self._dry_run(source, config)
-        else:
-            try:
-                store = ArchiveStore.open(
-                    config.root,
-                    fsync=config.fsync,
-                    lock_wait=config.lock_wait,
-                    batch_size=config.index_batch,
-                    batch_seconds=config.index_batch_seconds,
-                )
-            except ArchiveLockedError as exc:
-                print(f"newsspider: {exc}", file=sys.stderr)
-                self.exitcode = LOCKED
-                return
-            ledger = ImportLedger(config.root)
-            try:
-                summary = Importer(source, ledger, store, normalize=opts.normalize).run(_progress)
-            finally:
-                ledger.close()
-                store.close()
+        try:
+            summary = self._import(source, config, opts)
+        finally:
+            source.close()
+        if summary is None:
+            self.exitcode = LOCKED
+            return
         print(render(summary))
         self.exitcode = OK
+
+    def _import(
+        self, source: Source, config: ArchiveConfig, opts: argparse.Namespace
+    ) -> ImportSummary | None:
+        """The import (or the dry run) into the archive; None when a run holds it."""
+        if opts.dry_run:
+            return self._dry_run(source, config)
+        try:
+            store = ArchiveStore.open(
+                config.root,
+                fsync=config.fsync,
+                lock_wait=config.lock_wait,
+                batch_size=config.index_batch,
+                batch_seconds=config.index_batch_seconds,
+            )
+        except ArchiveLockedError as exc:
+            print(f"newsspider: {exc}", file=sys.stderr)
+            return None
+        ledger = ImportLedger(config.root)
+        try:
+            return Importer(source, ledger, store, normalize=opts.normalize).run(_progress)
+        finally:
+            ledger.close()
+            store.close()
 
     def _dry_run(self, source: Source, config: ArchiveConfig) -> ImportSummary:
         ledger = ImportLedger(config.root, read_only=True)

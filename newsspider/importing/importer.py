@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from newsspider.archive.history import find_version, keep_version
-from newsspider.archive.index import LIVE, IndexRow, now_iso
+from newsspider.archive.index import IMPORT_URL_PREFIX, LIVE, ORIGIN_IMPORT, IndexRow, now_iso
 from newsspider.archive.pictures import images_of_post
 from newsspider.archive.store import ArchiveStore, put_post
-from newsspider.importing.ledger import IMPORT_URL_PREFIX, ImportLedger
+from newsspider.importing.ledger import ImportLedger
 from newsspider.importing.legacy import (
     LegacyPost,
     Unreadable,
@@ -345,12 +345,13 @@ class Importer:
         written: bool,
     ) -> None:
         assert self.store is not None
-        url = IMPORT_URL_PREFIX + key
-        existing = self.store.index.get(url)
+        # A crawl may have adopted the post since: its row, under the article's URL, stays.
+        existing = self.store.index.by_path(path) or self.store.index.get(IMPORT_URL_PREFIX + key)
+        url = existing.url if existing is not None else IMPORT_URL_PREFIX + key
         checked = now_iso()
         row = IndexRow(
             url=url,
-            docid=None,
+            docid=existing.docid if existing is not None else None,
             channel=channel_name(article.channel),
             path=path,
             sha256=sha256,
@@ -363,6 +364,9 @@ class Importer:
             last_checked=checked,
             status=LIVE,
             images=images_of_post(data),
+            origin=None if existing is not None else ORIGIN_IMPORT,
+            source=self.source.description,
+            source_commit=copy.found.commit,
         )
         if written:
             self.store.written(row)

@@ -19,8 +19,6 @@ from pathlib import Path
 from newsspider.archive.index import STATE_DIR
 
 LEDGER_NAME = "imports.sqlite3"
-IMPORT_URL_PREFIX = "import:"
-"""The index key of an imported article, before a crawl knows its URL: ``import:<key>``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (

@@ -71,6 +71,10 @@ class Source(Protocol):
         cannot be read."""
         ...
 
+    def close(self) -> None:
+        """Let go of what the source holds open (a repository's pack files)."""
+        ...
+
 
 def _hidden(parts: tuple[str, ...]) -> bool:
     return any(part.startswith(".") for part in parts)
@@ -113,6 +117,9 @@ class FolderSource:
 
     def read(self, found: Found) -> bytes:
         return Path(found.ref).read_bytes()
+
+    def close(self) -> None:
+        pass
 
 
 class GitSource:
@@ -206,3 +213,6 @@ class GitSource:
         if not isinstance(blob, Blob):
             raise KeyError(f"{found.ref} is not a blob")
         return bytes(blob.as_raw_string())
+
+    def close(self) -> None:
+        self.repo.close()

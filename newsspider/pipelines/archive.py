@@ -12,7 +12,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
+from newsspider.archive.index import GONE, LIVE, ORIGIN_ADOPTION, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore, put_post
 from newsspider.config import ArchiveConfig, Config
 from newsspider.extensions.archive import CrawlArchive
@@ -136,6 +136,9 @@ class ArchiveWriterPipeline:
         if known is None and put.existed:
             self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
+        elif known is not None and known.origin == ORIGIN_ADOPTION and known.docid is None:
+            self.stats.inc_value(ARCHIVE_ADOPTED)  # an imported post, met by a crawl just now
+            logger.info("Adopted the imported post %s for %s", relative, item.url)
         if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
