@@ -7,8 +7,9 @@ versions per second, wall time and peak memory of the import process.
 
 The repository is built as the older pipeline's sites grew: each commit is one run that holds
 the latest ``--window`` posts of the Sina feed (and one post of another feed, its random head
-image new on every run); each run adds ``--new`` articles and rewrites the date line of
-``--rewritten`` posts it still holds (a new blob of the same version). Objects go into packs, as
+image new on every run); each run adds ``--new`` articles, rewrites the date line of
+``--rewritten`` posts it still holds (a new blob of the same version) and changes the body of
+``--edited`` others (a new version). Objects go into packs, as
 in a cloned repository. Only measures: nothing is asserted.
 """
 
@@ -42,8 +43,9 @@ def _bodies() -> list[str]:
     return bodies
 
 
-def _post(n: int, stamp: int, bodies: list[str]) -> bytes:
-    body = bodies[n % len(bodies)].replace("<div>   \n", f"<div>   \n<p>第{n}号文章</p>\n", 1)
+def _post(n: int, stamp: int, bodies: list[str], edit: int = 0) -> bytes:
+    lead = f"<p>第{n}号文章</p>" + (f"<p>第{edit}次更正</p>" if edit else "")
+    body = bodies[n % len(bodies)].replace("<div>   \n", f"<div>   \n{lead}\n", 1)
     date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(T0 + n * 600 + stamp))
     return (
         f"\n---\ntitle: '合成文章第{n}号'\ncategories: \n - 金融\n - 新浪财经\n - 新浪财经－国內\n"
@@ -52,7 +54,7 @@ def _post(n: int, stamp: int, bodies: list[str]) -> bytes:
     ).encode()
 
 
-def build(path: Path, commits: int, window: int, new: int, rewritten: int) -> int:
+def build(path: Path, commits: int, window: int, new: int, rewritten: int, edited: int) -> int:
     """Build the repository; returns how many Sina post blobs it holds."""
     repo = Repo.init(str(path), mkdir=True)
     bodies = _bodies()
@@ -70,9 +72,10 @@ def build(path: Path, commits: int, window: int, new: int, rewritten: int) -> in
             next_article += 1
         while len(live) > window:
             live.popleft()
-        for i in range(min(rewritten, len(live) - new)):
+        for i in range(min(rewritten + edited, len(live) - new)):
             n, _old = live[i]
-            blob = Blob.from_string(_post(n, 60 + c % 7, bodies))
+            edit = c if i >= rewritten else 0  # a real change: another version of the article
+            blob = Blob.from_string(_post(n, 60 + c % 7, bodies, edit))
             live[i] = (n, blob.id)
             pending.append(blob)
             blobs += 1
@@ -137,7 +140,10 @@ def main() -> None:
     parser.add_argument("--commits", default="5000", help="comma-separated repository sizes")
     parser.add_argument("--window", type=int, default=20, help="posts each run holds")
     parser.add_argument("--new", type=int, default=2, help="new articles per run")
-    parser.add_argument("--rewritten", type=int, default=2, help="posts rewritten per run")
+    parser.add_argument(
+        "--rewritten", type=int, default=1, help="posts whose date line each run rewrites"
+    )
+    parser.add_argument("--edited", type=int, default=1, help="posts each run really changes")
     parser.add_argument("--workdir", type=Path, help="keep the repositories and archives here")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a setting (-s)"
@@ -159,7 +165,7 @@ def main() -> None:
             shutil.rmtree(repo, ignore_errors=True)
             shutil.rmtree(archive, ignore_errors=True)
             started = time.monotonic()
-            blobs = build(repo, count, args.window, args.new, args.rewritten)
+            blobs = build(repo, count, args.window, args.new, args.rewritten, args.edited)
             built = time.monotonic() - started
             wall, peak, out = run_import(repo, archive, args.set)
             again, peak_again, _ = run_import(repo, archive, args.set)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ HISTORY_REASON = "import"
 """Why an imported version is kept as history (for history entries that record a reason)."""
 
 _BATCH = 200  # articles per ledger transaction
+_PROGRESS_SECONDS = 2.0
 
 _CHANNEL_NAMES = {channel.title: channel.name for channel in CHANNEL_TABLE}
 
@@ -248,10 +250,18 @@ class Importer:
     def run(self, progress: Progress | None = None) -> ImportSummary:
         """Scan the source, then write every article; returns the summary."""
         articles = scan(self.source, self.summary, progress)
-        for article in articles:
+        last = time.monotonic()
+        for done, article in enumerate(articles, 1):
             self._put(article)
             if self.ledger.pending >= _BATCH:
                 self._commit()
+            if time.monotonic() - last >= _PROGRESS_SECONDS:
+                last = time.monotonic()
+                logger.info(
+                    "Import: %s of %s articles put in the archive",
+                    f"{done:,}",
+                    f"{len(articles):,}",
+                )
         self._commit()
         return self.summary
 
