@@ -69,9 +69,11 @@ def run_import(source: Source, archive: Path, **options: bool) -> ImportSummary:
 
 def dry_run(source: Source, archive: Path) -> ImportSummary:
     ledger = ImportLedger(archive, read_only=True)
+    index = ArchiveIndex.read_only(archive)
     try:
-        return Importer(source, ledger, None).run()
+        return Importer(source, ledger, None, index=index).run()
     finally:
+        index.close()
         ledger.close()
 
 
@@ -408,3 +410,36 @@ def test_a_crawl_adopts_an_imported_post_by_title_and_time(site, tmp_path):
     finally:
         index.close()
     assert_consistent(archive)
+
+
+def test_an_import_into_a_crawled_archive_keeps_the_crawled_post(site, tmp_path):
+    archive = tmp_path / "archive"
+    crawled = b"\n---\ntitle: 'crawled'\n---\n<div>the crawl's rendering</div>\n"
+    path = f"{CHINA_DIR.as_posix()}/crawled-pmi.md"
+    (archive / CHINA_DIR).mkdir(parents=True)
+    (archive / path).write_bytes(crawled)
+    store = ArchiveStore.open(archive, fsync=False)
+    try:
+        moment = int(datetime(2021, 12, 31, 3, 20, tzinfo=UTC).timestamp())
+        row = index_row(
+            1,
+            title="12月制造业PMI升至50.3% 释放市场向好信号",
+            path=path,
+            intime=moment,
+            sha256=hashlib.sha256(crawled).hexdigest(),
+        )
+        store.index.put(row)
+    finally:
+        store.close()
+    dry = dry_run(GitSource(site.path), archive)
+    assert (dry.new_posts, dry.merged_with_crawled) == (3, 1)
+    summary = run_import(GitSource(site.path), archive)
+    assert (summary.new_posts, summary.merged_with_crawled) == (3, 1)
+    posts = posts_under(archive)
+    assert len(posts) == 4
+    assert posts[path] == crawled
+    assert history(archive, path) == [PMI_RCT]
+    assert_consistent(archive)
+    before = snapshot(archive)
+    assert run_import(GitSource(site.path), archive).already_imported == 4
+    assert snapshot(archive) == before

@@ -74,6 +74,7 @@ def test_import_a_repository_again_and_then_crawl_the_same_archive(tmp_path):
     )
     assert lines[1] == (
         f"Archive got: {n} new posts, 0 updated, 2 versions added to history; "
+        "0 articles crawled already (the imported versions kept as their history); "
         "0 articles already imported unchanged"
     )
     assert "bad.md @" in first.stdout
@@ -88,8 +89,9 @@ def test_import_a_repository_again_and_then_crawl_the_same_archive(tmp_path):
     second = archive_import(str(repo.path), archive=archive)
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[1] == (
-        f"Archive got: 0 new posts, 0 updated, 0 versions added to history; "
-        f"{n} articles already imported unchanged"
+        "Archive got: 0 new posts, 0 updated, 0 versions added to history; 0 articles crawled "
+        f"already (the imported versions kept as their history); {n} articles already imported "
+        "unchanged"
     )
     assert posts_under(archive) == posts
 

@@ -338,19 +338,20 @@ class ArchiveIndex:
         query = f"SELECT COALESCE(origin, '{ORIGIN_CRAWL}'), COUNT(*) FROM articles GROUP BY 1"
         return {str(origin): int(n) for origin, n in self._db.execute(query)}
 
-    def imported_near(
-        self, folder: str, titles: Iterable[str], start: int, end: int
+    def near(
+        self, folder: str, titles: Iterable[str], start: int, end: int, *, imported: bool
     ) -> IndexRow | None:
-        """The row of an imported article no crawl has adopted yet (its key starts with
-        :data:`IMPORT_URL_PREFIX`) whose post is in ``folder`` (relative), with one of
-        ``titles`` and its ``intime`` from ``start`` to ``end`` (unix seconds); the nearest to
-        their middle when several are."""
+        """The row whose post is in ``folder`` (relative), with one of ``titles`` and its
+        ``intime`` from ``start`` to ``end`` (unix seconds), the nearest to their middle when
+        several are: with ``imported``, only rows of imported articles no crawl has adopted yet
+        (their key starts with :data:`IMPORT_URL_PREFIX`); else only the others."""
         wanted = list(dict.fromkeys(titles))
         marks = ", ".join("?" * len(wanted))
         middle = (start + end) // 2
+        which = "LIKE" if imported else "NOT LIKE"
         query = (
-            f"SELECT * FROM articles WHERE url LIKE '{IMPORT_URL_PREFIX}%' AND title IN ({marks})"
-            " AND intime BETWEEN ? AND ? AND path LIKE ? ESCAPE '\\'"
+            f"SELECT * FROM articles WHERE url {which} '{IMPORT_URL_PREFIX}%'"
+            f" AND title IN ({marks}) AND intime BETWEEN ? AND ? AND path LIKE ? ESCAPE '\\'"
             " ORDER BY ABS(intime - ?), url LIMIT 1"
         )
         prefix = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"

@@ -23,6 +23,7 @@ from pathlib import Path
 from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
 from newsspider.archive.history import keep_version
 from newsspider.archive.index import (
+    IMPORT_URL_PREFIX,
     ORIGIN_ADOPTION,
     ArchiveIndex,
     IndexRow,
@@ -36,7 +37,8 @@ from newsspider.archive.repair import repair_index
 
 ADOPTION_WINDOW = timedelta(hours=1)
 """An imported post is adopted by a crawled article with its title whose date is this close (the
-archives the old pipeline wrote disagree with the roll's time by minutes)."""
+archives the old pipeline wrote disagree with the roll's time by minutes); an import meets a
+crawled post the same way (:func:`crawled_post`)."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ class ArchiveStore:
         ``adoption``, and the post keeps its path. The row returned then still has the imported
         row's ``docid`` (None), which tells the caller it adopted it just now."""
         known = self.index.find(url, docid)
-        if known is None:
+        if known is None and not url.startswith(IMPORT_URL_PREFIX):
             known = self._adopt(url, title, date, categories)
         if known is not None:
             return known.path, known
@@ -179,14 +181,7 @@ class ArchiveStore:
     def _adopt(
         self, url: str, title: str, date: datetime, categories: tuple[str, ...]
     ) -> IndexRow | None:
-        moment = int(date.timestamp())
-        window = int(ADOPTION_WINDOW.total_seconds())
-        imported = self.index.imported_near(
-            category_dirs(categories).as_posix(),
-            (title, legacy_title(title)),
-            moment - window,
-            moment + window,
-        )
+        imported = _near(self.index, title, date, categories, imported=True)
         if imported is None:
             return None
         self.index.rename(imported.url, url)
@@ -208,3 +203,30 @@ class ArchiveStore:
     def _owner_of(self, relative: str) -> str | None:
         row = self.index.by_path(relative)
         return row.url if row is not None else None
+
+
+def _near(
+    index: ArchiveIndex,
+    title: str,
+    date: datetime,
+    categories: tuple[str, ...],
+    *,
+    imported: bool,
+) -> IndexRow | None:
+    moment = int(date.timestamp())
+    window = int(ADOPTION_WINDOW.total_seconds())
+    return index.near(
+        category_dirs(categories).as_posix(),
+        (title, legacy_title(title)),
+        moment - window,
+        moment + window,
+        imported=imported,
+    )
+
+
+def crawled_post(
+    index: ArchiveIndex, title: str, date: datetime, categories: tuple[str, ...]
+) -> IndexRow | None:
+    """The row of a crawled (or adopted) article that is this imported one, by the adoption
+    rule seen from the import (same folder and title, dates within :data:`ADOPTION_WINDOW`)."""
+    return _near(index, title, date, categories, imported=False)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.store import ArchiveStore
 from newsspider.config import ArchiveConfig, ConfigError
@@ -108,9 +109,11 @@ class Command(ScrapyCommand):
 
     def _dry_run(self, source: Source, config: ArchiveConfig) -> ImportSummary:
         ledger = ImportLedger(config.root, read_only=True)
+        index = ArchiveIndex.read_only(config.root)
         try:
-            return Importer(source, ledger, None).run(_progress)
+            return Importer(source, ledger, None, index=index).run(_progress)
         finally:
+            index.close()
             ledger.close()
 
 

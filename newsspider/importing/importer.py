@@ -33,9 +33,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from newsspider.archive.history import find_version, keep_version
-from newsspider.archive.index import IMPORT_URL_PREFIX, LIVE, ORIGIN_IMPORT, IndexRow, now_iso
+from newsspider.archive.index import (
+    IMPORT_URL_PREFIX,
+    LIVE,
+    ORIGIN_IMPORT,
+    ArchiveIndex,
+    IndexRow,
+    now_iso,
+)
 from newsspider.archive.pictures import images_of_post
-from newsspider.archive.store import ArchiveStore, put_post
+from newsspider.archive.store import ArchiveStore, crawled_post, put_post
 from newsspider.importing.ledger import ImportLedger
 from newsspider.importing.legacy import (
     LegacyPost,
@@ -122,6 +129,7 @@ class ImportSummary:
     new_posts: int = 0
     updated_posts: int = 0
     history_written: int = 0
+    merged_with_crawled: int = 0
     already_imported: int = 0
     dry_run: bool = False
 
@@ -144,7 +152,9 @@ class ImportSummary:
         return (
             f"Archive {verb}: {self.new_posts:,} new posts, {self.updated_posts:,} updated, "
             f"{self.history_written:,} versions added to history; "
-            f"{self.already_imported:,} articles already imported unchanged"
+            f"{self.merged_with_crawled:,} articles crawled already (the imported versions "
+            f"kept as their history); {self.already_imported:,} articles already imported "
+            "unchanged"
         )
 
 
@@ -233,19 +243,23 @@ def _match(
 @dataclass
 class Importer:
     """Writes scanned articles into an open archive (or, with ``store`` None, says what it
-    would write: ``--dry-run``). ``normalize``: posts in today's exact format
-    (:func:`~.legacy.normalize_post`), the original bytes as history."""
+    would write: ``--dry-run``, which reads the archive's index ``index``, if it has one).
+    ``normalize``: posts in today's exact format (:func:`~.legacy.normalize_post`), the
+    original bytes as history."""
 
     source: Source
     ledger: ImportLedger
     store: ArchiveStore | None
     normalize: bool = False
+    index: ArchiveIndex | None = None
     summary: ImportSummary = field(init=False)
     _read: Callable[[Found], bytes] = field(init=False)
 
     def __post_init__(self) -> None:
         self.summary = ImportSummary(self.source.description, dry_run=self.store is None)
         self._read = self.source.read
+        if self.store is not None:
+            self.index = self.store.index
 
     def run(self, progress: Progress | None = None) -> ImportSummary:
         """Scan the source, then write every article; returns the summary."""
@@ -280,8 +294,15 @@ class Importer:
             self.summary.already_imported += 1
             return
         newest = new[-1]
-        becomes_post = known is None or newest.found.time >= known.post_time
-        if known is None:
+        crawled = None
+        if known is None and self.index is not None:
+            categories = target_categories(article.channel)
+            crawled = crawled_post(self.index, newest.title, newest.moment, categories)
+        # A post a crawl wrote is newer than any copy of the old pipeline: those go to history.
+        becomes_post = crawled is None and (known is None or newest.found.time >= known.post_time)
+        if crawled is not None:
+            self.summary.merged_with_crawled += 1
+        elif known is None:
             self.summary.new_posts += 1
         elif becomes_post:
             self.summary.updated_posts += 1
@@ -291,7 +312,12 @@ class Importer:
         if self.store is None:
             return
         key = known.key if known is not None else _article_key(article)
-        path = known.path if known is not None else self._place(key, newest)
+        if known is not None:
+            path = known.path
+        elif crawled is not None:
+            path = crawled.path
+        else:
+            path = self._place(key, newest)
         for copy in as_history:
             self._keep(path, self._bytes(copy, article.channel))
         for found in article.repaired:  # the bytes as the source has them, before the repair
