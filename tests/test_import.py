@@ -20,7 +20,7 @@ from newsspider.archive.index import IndexRow as IndexRowType
 from newsspider.archive.store import ArchiveStore
 from newsspider.importing.importer import Importer, ImportSummary
 from newsspider.importing.ledger import LEDGER_NAME, ImportLedger
-from newsspider.importing.legacy import normalize_post, read_legacy_post
+from newsspider.importing.legacy import normalize_post, path_selection, read_legacy_post
 from newsspider.importing.sources import FolderSource, GitSource, NotASource, Source
 
 from utils.archive import CHINA_DIR, index_row, posts_under
@@ -443,3 +443,12 @@ def test_an_import_into_a_crawled_archive_keeps_the_crawled_post(site, tmp_path)
     before = snapshot(archive)
     assert run_import(GitSource(site.path), archive).already_imported == 4
     assert snapshot(archive) == before
+
+
+def test_path_narrows_the_git_walk(site, tmp_path):
+    only_seed = path_selection([f"{SEED}/*.md"])
+    summary = run_import(GitSource(site.path, select=only_seed), tmp_path / "archive")
+    # The seed folder's PMI (two copies), 100种方法, the broken file; the early layouts' four
+    # posts and the two of the other feed are skipped.
+    assert (summary.articles, summary.versions_read, summary.other_feeds) == (2, 3, 6)
+    assert summary.unreadable_reasons == {"bad_yaml": 1}

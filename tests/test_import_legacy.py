@@ -17,6 +17,7 @@ from newsspider.importing.legacy import (
     Unreadable,
     body_fingerprint,
     normalize_post,
+    path_selection,
     read_date,
     read_legacy_post,
     sina_channel,
@@ -317,3 +318,13 @@ def test_normalize_writes_todays_exact_format():
         "\nauthor: 新浪财经\ncomments: false\ndate: Mon, 22 Mar 2021 08:01:14 GMT\n"
     )
     assert data.endswith(early.content)
+
+
+def test_path_selection_narrows_or_widens_what_is_imported():
+    select = path_selection(["source/_posts/金融/*", "old/*/快讯/*.md"])
+    assert select("source/_posts/金融/新浪财经/新浪财经－国內/a.md") == CHINA
+    assert select("post/金融/新浪财经/新浪财经－国內/a.md") is None  # narrowed out
+    assert select("old/x/快讯/a.md") == "快讯"  # widened: the post's folder is its channel
+    assert select("old/x/快讯/a.txt") is None
+    assert select("old/x/快讯/.a.md") is None
+    assert select("old/x/.快讯/a.md") is None

@@ -30,6 +30,7 @@ from newsspider.config import ArchiveConfig, ConfigError
 from newsspider.exitcodes import LOCKED, OK
 from newsspider.importing.importer import Importer, ImportSummary
 from newsspider.importing.ledger import ImportLedger
+from newsspider.importing.legacy import path_selection, sina_channel
 from newsspider.importing.sources import FolderSource, GitSource, NotASource, Source
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Command(ScrapyCommand):
     default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "INFO"}
 
     def syntax(self) -> str:
-        return "PATH [--no-git] [--dry-run] [--normalize]"
+        return "PATH [--no-git] [--dry-run] [--normalize] [--path GLOB …]"
 
     def short_desc(self) -> str:
         return "Import an existing archive (a site's git history, or a folder of posts)"
@@ -57,6 +58,13 @@ class Command(ScrapyCommand):
         group.add_argument(
             "--normalize", action="store_true", help="rewrite posts into today's exact format"
         )
+        group.add_argument(
+            "--path",
+            action="append",
+            metavar="GLOB",
+            help="import the posts whose path matches GLOB instead of the Sina Finance folders "
+            "(repeatable; the channel is the post's folder)",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -67,9 +75,12 @@ class Command(ScrapyCommand):
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
         path = Path(args[0])
+        select = path_selection(opts.path) if opts.path else None
         try:
             source: Source = (
-                FolderSource(path, exclude=config.root) if opts.no_git else GitSource(path)
+                FolderSource(path, exclude=config.root, select=select or sina_channel)
+                if opts.no_git
+                else GitSource(path, select=select)
             )
         except NotASource as exc:
             raise UsageError(str(exc), print_help=False) from None

@@ -19,9 +19,11 @@ Pure functions of bytes and plain values, in the order an import uses them:
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import html
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -73,6 +75,29 @@ def sina_channel(path: str) -> str | None:
                 return None
             return channel
     return None
+
+
+Selection = Callable[[str], "str | None"]
+"""Which paths of a source are imported, and the channel of each: :func:`sina_channel`, or
+:func:`path_selection` for ``--path``."""
+
+
+def path_selection(patterns: Sequence[str]) -> Selection:
+    """The selection of ``--path``: the paths that match one of the glob ``patterns``
+    (``fnmatch``: ``*`` matches ``/`` too), each with its channel: the one :func:`sina_channel`
+    gives, else the name of the folder the post is in. A hidden post or a file that is no
+    ``.md`` is never selected."""
+
+    def select(path: str) -> str | None:
+        folder, _, name = path.rpartition("/")
+        if not name.endswith(".md") or name.startswith("."):
+            return None
+        if not any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns):
+            return None
+        channel = sina_channel(path) or folder.rpartition("/")[2]
+        return channel if channel and not channel.startswith(".") else None
+
+    return select
 
 
 def target_categories(channel: str) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from dulwich.errors import NotGitRepository
 from dulwich.objects import Blob, ObjectID, Tree
 from dulwich.repo import Repo
 
-from newsspider.importing.legacy import sina_channel
+from newsspider.importing.legacy import Selection, sina_channel
 
 # Only these folders of a site hold posts: 2021-04 on, and the earliest commits.
 _POST_ROOTS = (b"source", b"post")
@@ -85,10 +85,13 @@ class FolderSource:
     ``*.md`` file outside dot folders; the folder ``exclude`` (the archive being imported into,
     when it lies inside) is left out."""
 
-    def __init__(self, root: Path, exclude: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, exclude: Path | None = None, select: Selection = sina_channel
+    ) -> None:
         if not root.is_dir():
             raise NotASource(f"{root} is not a folder")
         self.root = root
+        self.select = select
         self.description = str(root)
         self.exclude = exclude.resolve() if exclude is not None else None
         self.commits = 0
@@ -102,7 +105,7 @@ class FolderSource:
                 continue
             if self.exclude is not None and path.resolve().is_relative_to(self.exclude):
                 continue
-            channel = sina_channel(relative.as_posix())
+            channel = self.select(relative.as_posix())
             if channel is None:
                 self.other_feeds += 1
                 continue
@@ -126,7 +129,7 @@ class GitSource:
     """Every commit of a git repository reachable from its branches (see the module
     docstring). ``NotASource`` when ``root`` is no git repository."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, select: Selection | None = None) -> None:
         try:
             self.repo = Repo(str(root))
         except (NotGitRepository, OSError) as exc:
@@ -134,6 +137,9 @@ class GitSource:
                 f"{root} is not a git repository (--no-git imports a plain folder of posts)"
             ) from exc
         self.description = str(root)
+        self.select: Selection = select or sina_channel
+        # The folders the layouts put posts in; a selection of its own may take any.
+        self.roots: tuple[bytes, ...] | None = _POST_ROOTS if select is None else None
         self.commits = 0
         self.other_feeds = 0
 
@@ -161,7 +167,7 @@ class GitSource:
             moment = datetime.fromtimestamp(commit.commit_time, UTC)
             commit_id = commit.id.decode("ascii")
             for path, blob in self._new_blobs(commit.tree, seen_trees, seen_blobs):
-                channel = sina_channel(path)
+                channel = self.select(path)
                 if channel is None:
                     self.other_feeds += 1
                     continue
@@ -187,7 +193,7 @@ class GitSource:
         stack: list[tuple[bytes, ObjectID]] = [
             (name, ObjectID(sha))
             for name, mode, sha in root.iteritems()
-            if name in _POST_ROOTS and stat.S_ISDIR(mode)
+            if (self.roots is None or name in self.roots) and stat.S_ISDIR(mode)
         ]
         while stack:
             prefix, tree_id = stack.pop()
