@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from newsspider.archive.lock import ArchiveLock
 from newsspider.archive.naming import legacy_stem
 
 from utils.archive import posts_under
@@ -214,3 +215,21 @@ def test_every_imported_post_loads_in_hexo_where_the_originals_do_not(tmp_path):
         "新浪财经 - 新浪财经－国內",
     ]
     assert all(found == ["金融", "新浪财经", "新浪财经－国內"] for found in categories.values())
+
+
+def test_an_archive_another_run_holds_stops_the_import_with_75(tmp_path):
+    repo = SiteRepo(tmp_path / "repo")
+    repo.commit({f"{SEED}/a.md": legacy("20211231_pmi_503_rct")}, T0)
+    archive = tmp_path / "archive"
+    held = ArchiveLock(archive)
+    archive.mkdir()
+    held.acquire()
+    try:
+        result = archive_import(str(repo.path), archive=archive)
+    finally:
+        held.release()
+    assert result.returncode == 75, result.stderr
+    assert "is in use by" in result.stderr
+    assert posts_under(archive) == {}
+    assert archive_import(str(repo.path), archive=archive).returncode == 0
+    assert len(posts_under(archive)) == 1
