@@ -31,6 +31,10 @@ ARCHIVE_IMAGES_URL = "/images/"  # the URL prefix under which the site serves AR
 ARCHIVE_IMAGES_MAXSIZE = 10 * 1024 * 1024  # bytes; a larger picture is refused
 # The only hosts pictures are fetched from: Sina's image CDNs and WeChat's, which posts embed.
 ARCHIVE_IMAGES_HOSTS = ["*.sinaimg.cn", "mmbiz.qpic.cn"]
+# Page capture (README, "Page capture and rebuild"): every article and roll page fetched is
+# recorded, as received, in gzip WARC files under ARCHIVE_DIR/.newsspider/warc/ ...
+ARCHIVE_WARC = False
+ARCHIVE_WARC_MAXSIZE = 1024 * 1024 * 1024  # ... a new file once one holds this many bytes
 
 # --- Worker processes ----------------------------------------------------------------------------
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
@@ -83,6 +87,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "newsspider.redirects.SinaRedirectMiddleware": 600,
     "newsspider.redirects.SinaMetaRefreshMiddleware": 580,
+    # ARCHIVE_WARC: above HttpCompressionMiddleware (590), so it records bodies as received.
+    "newsspider.capture.WarcCaptureMiddleware": 595,
 }
 DOWNLOAD_HANDLERS = {
     "http": "newsspider.mirror.MirrorDownloadHandler",

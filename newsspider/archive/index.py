@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from newsspider.archive.warc import WarcLocation
+
 logger = logging.getLogger(__name__)
 
 STATE_DIR = ".newsspider"
@@ -46,7 +48,9 @@ CREATE TABLE IF NOT EXISTS articles (
     first_archived TEXT NOT NULL,
     last_checked TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'live',
-    images TEXT
+    images TEXT,
+    capture_file TEXT,
+    capture_offset INTEGER
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -83,7 +87,11 @@ class IndexRow:
     ``images``: the pictures the post shows (their own URLs, as
     :func:`newsspider.archive.pictures.post_images` gives them), or None when the index does
     not know them (a post archived before the index recorded pictures). Putting a row whose
-    ``images`` is None keeps what the index knew."""
+    ``images`` is None keeps what the index knew.
+
+    ``capture_file``/``capture_offset``: where the latest capture of the article's page is (a
+    WARC file of ``.newsspider/warc/`` and the offset of its response record), None when no
+    page of it was captured; a row put without one keeps what the index knew."""
 
     url: str
     docid: str | None
@@ -99,12 +107,21 @@ class IndexRow:
     last_checked: str
     status: str = LIVE
     images: tuple[str, ...] | None = None
+    capture_file: str | None = None
+    capture_offset: int | None = None
+
+    @property
+    def capture(self) -> WarcLocation | None:
+        """Where the article's latest captured page is, or None."""
+        if self.capture_file is None or self.capture_offset is None:
+            return None
+        return WarcLocation(self.capture_file, self.capture_offset)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
         """The row of ``record``: an SQLite row, or the JSON object :meth:`to_record` made
         (the journal's lines, the distributed mode's published rows). A record without
-        ``images`` (an index or journal of an earlier version) has None."""
+        ``images`` or a capture (an index or journal of an earlier version) has None."""
         values = dict(record)
         images = values.pop("images", None)
         if isinstance(images, str):
@@ -123,13 +140,20 @@ class IndexRow:
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
+_CAPTURE_COLUMNS = ("capture_file", "capture_offset")
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
     + ", ".join(
-        f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived", "images")
+        f"{c} = excluded.{c}"
+        for c in _COLUMNS
+        if c not in ("url", "first_archived", "images", *_CAPTURE_COLUMNS)
     )
     + ", images = COALESCE(excluded.images, articles.images)"
+    # A row without a capture keeps the latest one known (the pair moves together).
+    + ", capture_offset = CASE WHEN excluded.capture_file IS NULL THEN articles.capture_offset"
+    " ELSE excluded.capture_offset END"
+    + ", capture_file = COALESCE(excluded.capture_file, articles.capture_file)"
 )
 
 
@@ -145,9 +169,13 @@ def _has_column(db: sqlite3.Connection, name: str) -> bool:
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Give an index made by an earlier version the columns added since (``images``)."""
+    """Give an index made by an earlier version the columns added since (``images``,
+    ``capture_file``/``capture_offset``)."""
     if not _has_column(db, "images"):
         db.execute("ALTER TABLE articles ADD COLUMN images TEXT")
+    if not _has_column(db, "capture_file"):
+        db.execute("ALTER TABLE articles ADD COLUMN capture_file TEXT")
+        db.execute("ALTER TABLE articles ADD COLUMN capture_offset INTEGER")
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
