@@ -19,6 +19,7 @@ Nothing here knows Scrapy: plain values in (:class:`PageCapture`), plain values 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -44,9 +45,10 @@ SUFFIX = ".warc.gz"
 METADATA_TYPE = "application/vnd.newsspider.page+json"
 
 # Content-Encodings a WARC reader (warcio) decodes; a page sent in another is not recorded,
-# since no reader would give back the bytes the extractor saw.
-READABLE_ENCODINGS = frozenset({"", "identity", "gzip", "deflate", "br"})
-ACCEPT_ENCODING = "gzip, deflate, br"
+# since no reader would give back the bytes the extractor saw. (Not br: warcio 1.8.1 fails on
+# the brotli module's current decompressor.)
+READABLE_ENCODINGS = frozenset({"", "identity", "gzip", "deflate"})
+ACCEPT_ENCODING = "gzip, deflate"
 """What a captured request accepts: only encodings a WARC reader decodes."""
 
 # Headers of the response that no longer describe the body as recorded: the HTTP client took
@@ -287,18 +289,32 @@ class WarcWriter:
 
     def write(self, pages: Sequence[PageCapture]) -> list[WarcLocation]:
         """Record each page (one group of records), then make them durable at once; their
-        locations, in order."""
+        locations, in order. When a page cannot be written (a full disk), what this call wrote
+        of the current file is taken back, and the error raised."""
         if self._handle is None:
             raise RuntimeError("the WARC writer is not open")
         locations = []
-        for page in pages:
-            if self._handle.tell() >= self.maxsize:
-                self._rotate()
-            locations.append(self._write_group(page))
+        start = self._handle.tell()
+        try:
+            for page in pages:
+                if self._handle.tell() >= self.maxsize:
+                    self._rotate()
+                    start = self._handle.tell()
+                locations.append(self._write_group(page))
+        except BaseException:
+            self._take_back(start)
+            raise
         self._handle.flush()
         if self.fsync:
             os.fsync(self._handle.fileno())
         return locations
+
+    def _take_back(self, start: int) -> None:
+        assert self._handle is not None
+        with contextlib.suppress(OSError):  # what did not reach the file needs no taking back
+            self._handle.flush()
+        self._handle.truncate(start)
+        self._handle.seek(start)
 
     def _rotate(self) -> None:
         assert self._handle is not None
