@@ -322,3 +322,63 @@ def test_brotli_is_not_asked_for_since_no_warc_reader_here_reads_it_back(tmp_pat
     w.close()
     with pytest.raises(CaptureUnreadable):
         read_capture(warc_folder(tmp_path), location)
+
+
+def capture_crawler(tmp_path: Path, **settings: object) -> object:
+    from scrapy.utils.test import get_crawler
+
+    from newsspider.spiders.sina_finance import SinaFinanceSpider
+
+    return get_crawler(
+        SinaFinanceSpider,
+        {
+            "ARCHIVE_DIR": str(tmp_path),
+            "WORKER_PROCESSES": 0,
+            "EXTENSIONS": {"newsspider.extensions.archive.CrawlArchive": 410},
+            **settings,
+        },
+    )
+
+
+def test_the_capture_middleware_is_off_by_default_and_where_nothing_is_written(tmp_path):
+    from scrapy.exceptions import NotConfigured
+
+    from newsspider.capture import WarcCaptureMiddleware
+    from newsspider.extensions.archive import CrawlArchive
+
+    for settings in ({}, {"ARCHIVE_WARC": "True", "ARCHIVE_WRITES": "False"}):
+        crawler = capture_crawler(tmp_path, **settings)
+        with pytest.raises(NotConfigured):
+            WarcCaptureMiddleware.from_crawler(crawler)  # type: ignore[arg-type]
+        CrawlArchive.of(crawler).close()  # type: ignore[arg-type]
+    assert not warc_folder(tmp_path).exists()
+
+
+def test_the_capture_middleware_records_only_what_a_reader_gives_back(tmp_path):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse, Response
+
+    from newsspider.capture import ROLL, WarcCaptureMiddleware
+    from newsspider.extensions.archive import CrawlArchive
+
+    from utils.steps import completed
+
+    crawler = capture_crawler(tmp_path, ARCHIVE_WARC="True")
+    middleware = WarcCaptureMiddleware.from_crawler(crawler)  # type: ignore[arg-type]
+    assert (warc_folder(tmp_path) / WRITING_NOTE).is_file()
+    marked = Request(URL, meta={CAPTURE_META: ARTICLE}, headers={"Accept-Encoding": "zstd, br"})
+    middleware.process_request(marked)
+    assert marked.headers[b"Accept-Encoding"] == b"gzip, deflate"
+    plain = Request("https://n.sinaimg.cn/a.png", headers={"Accept-Encoding": "br"})
+    middleware.process_request(plain)
+    assert plain.headers[b"Accept-Encoding"] == b"br"  # pictures and robots.txt: untouched
+    brotli_page = HtmlResponse(URL, body=b"x", headers={"Content-Encoding": "br"}, request=marked)
+    not_modified = Response(URL, status=304, request=Request(URL, meta={CAPTURE_META: ROLL}))
+    for response in (brotli_page, not_modified, HtmlResponse(URL, body=b"x", request=plain)):
+        assert completed(middleware.process_response(response.request, response)) is response
+        assert "archive_warc_location" not in response.request.meta  # type: ignore[union-attr]
+    stats = crawler.stats.get_stats()  # type: ignore[attr-defined]
+    assert stats["archive/warc/skipped/encoding"] == 1
+    assert "archive/warc/pages" not in stats and "archive/warc/rolls" not in stats
+    CrawlArchive.of(crawler).close()  # type: ignore[arg-type]  # closes the writer first
+    assert not (warc_folder(tmp_path) / WRITING_NOTE).exists()

@@ -132,12 +132,13 @@ class SinaRebuildSpider(ArticleSpider):
                 )
         # In file order: each file is read front to back.
         captured.sort(key=lambda row: (row.capture_file or "", row.capture_offset or 0))
-        for start in range(0, len(captured), READ_BATCH):
-            batch = captured[start : start + READ_BATCH]
-            locations = [row.capture for row in batch if row.capture is not None]
-            pages = await maybe_deferred_to_future(
-                deferToThread(read_captures, self.folder, locations)
-            )
+        batches = [captured[i : i + READ_BATCH] for i in range(0, len(captured), READ_BATCH)]
+        reading = self._read(batches[0]) if batches else None
+        for number, batch in enumerate(batches):
+            assert reading is not None
+            pages = await maybe_deferred_to_future(reading)
+            # The next batch is read while this one goes through the pipelines.
+            reading = self._read(batches[number + 1]) if number + 1 < len(batches) else None
             for row, page in zip(batch, pages, strict=True):
                 for item in self._pages_of(row, page):
                     while self._in_flight >= IN_FLIGHT:
@@ -145,6 +146,10 @@ class SinaRebuildSpider(ArticleSpider):
                         await maybe_deferred_to_future(self._room)
                     self._in_flight += 1
                     yield item
+
+    def _read(self, batch: list[IndexRow]) -> Deferred[list[CapturedPage | str]]:
+        locations = [row.capture for row in batch if row.capture is not None]
+        return deferToThread(read_captures, self.folder, locations)
 
     def _pages_of(self, row: IndexRow, page: CapturedPage | str) -> Iterator[FetchedPage]:
         if isinstance(page, str):
