@@ -305,5 +305,8 @@ def test_capture_and_rebuild_refuse_what_they_cannot_do(tmp_path):
     (tmp_path / "empty").mkdir()
     no_index = rebuild(tmp_path / "empty")
     assert no_index.returncode == 2 and "no archive index at" in no_index.stderr
+    distributed = rebuild(tmp_path / "nothing", DISTRIBUTED_ENABLED=1)
+    assert distributed.returncode == 2
+    assert "without DISTRIBUTED_ENABLED" in distributed.stderr
     bad = scrapy("crawl", "sina_finance", "-s", "ARCHIVE_WARC_MAXSIZE=0")
     assert bad.returncode == 2 and "ARCHIVE_WARC_MAXSIZE='0' is not valid" in bad.stderr

@@ -12,6 +12,8 @@ is not touched, an article without a capture is counted and listed. The selectio
 
 from __future__ import annotations
 
+from scrapy.exceptions import UsageError
+
 from newsspider.commands.refresh import Command as RefreshCommand
 from newsspider.spiders.base import ArticleSpider
 from newsspider.spiders.sina_rebuild import SinaRebuildSpider
@@ -25,3 +27,12 @@ class Command(RefreshCommand):
 
     def short_desc(self) -> str:
         return "Re-render archived posts from their captured pages (ARCHIVE_WARC), offline"
+
+    def _not_writing(self) -> None:
+        """The captures are the archive's own: a process that does not write it (a distributed
+        worker) has none to read."""
+        raise UsageError(
+            "scrapy rebuild reads the archive's own captures: run it where the archive is,"
+            " without DISTRIBUTED_ENABLED",
+            print_help=False,
+        )

@@ -61,6 +61,9 @@ class Command(CrawlCommand):
         self._check_index()
         super().run([self.spider.name, *args], opts)
 
+    def _not_writing(self) -> None:
+        """A process that does not write the archive (a distributed worker) may refresh."""
+
     def _check_index(self) -> None:
         """Stop with a usage error unless ``ARCHIVE_DIR`` holds an archive index; checked
         before the crawl command creates anything (its lock) in that folder. Distributed
@@ -72,6 +75,7 @@ class Command(CrawlCommand):
             raise UsageError(str(exc), print_help=False) from None
         config = ArchiveConfig.from_settings(run_settings(self.settings, self.spider))
         if not config.writes:
+            self._not_writing()
             return
         root = config.root
         index = root / STATE_DIR / INDEX_NAME
