@@ -65,6 +65,17 @@ def records(archive: Path) -> list[tuple[str, str, dict[str, str], bytes]]:
     return found
 
 
+def gzipped_payload(archive: Path, url: str) -> bytes:
+    """The payload of the response record of ``url``, as stored (not decoded)."""
+    for path in sorted(warc_folder(archive).glob("*.warc.gz")):
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle):
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if record.rec_type == "response" and uri == url:
+                    return bytes(record.raw_stream.read())
+    raise AssertionError(f"no response record of {url}")
+
+
 def stat_of(archive: Path) -> dict[str, tuple[int, int]]:
     return {
         name: ((archive / name).stat().st_ino, (archive / name).stat().st_mtime_ns)
@@ -87,6 +98,7 @@ def test_capture_reads_back_as_served_and_a_verbatim_rebuild_changes_nothing(tmp
         _, body = pages[golden.url]
         assert body == golden.page.encode("utf-8"), golden.url
     assert pages[GZIPPED.url][0].get("Content-Encoding") == "gzip"  # recorded as received
+    assert gzipped_payload(archive, GZIPPED.url).startswith(b"\x1f\x8b")
     # The HTTP client joined the chunks: the record holds the page whole, and says nothing of
     # chunks a reader would try to take apart.
     assert "Transfer-Encoding" not in pages[CHUNKED.url][0]
@@ -122,10 +134,12 @@ def test_capture_reads_back_as_served_and_a_verbatim_rebuild_changes_nothing(tmp
 
 def test_a_clean_rebuild_is_a_clean_crawl_and_keeps_the_verbatim_posts_in_history(tmp_path):
     archive, reference = tmp_path / "a", tmp_path / "reference"
+    sourced = tmp_path / "sourced"
     with golden_server() as server:
         crawled = run_crawl(server.base_url, archive, ARCHIVE_BODY="verbatim", ARCHIVE_WARC="True")
         assert crawled.returncode == 0, crawled.stderr[-3000:]
         assert run_crawl(server.base_url, reference, ARCHIVE_BODY="clean").returncode == 0
+        assert run_crawl(server.base_url, sourced, ARCHIVE_AUTHOR="source").returncode == 0
     result = rebuild(archive, ARCHIVE_BODY="clean")
     assert result.returncode == 0, result.stderr[-3000:]
     stats = latest_report(archive)["stats"]  # type: ignore[index]
@@ -140,6 +154,10 @@ def test_a_clean_rebuild_is_a_clean_crawl_and_keeps_the_verbatim_posts_in_histor
     assert again.returncode == 0
     assert latest_report(archive)["stats"]["archive/unchanged"] == len(GOLDENS)  # type: ignore[index]
     assert audit(archive)[0] == 0
+    # The roll entry recorded with the page is the crawl's, its source (media_name) too.
+    assert rebuild(archive, ARCHIVE_AUTHOR="source").returncode == 0
+    assert posts_under(archive) == posts_under(sourced)
+    assert posts_under(sourced) != posts_under(reference)
 
 
 def test_articles_without_a_capture_are_counted_and_listed(tmp_path):
