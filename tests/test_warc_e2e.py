@@ -326,5 +326,9 @@ def test_capture_and_rebuild_refuse_what_they_cannot_do(tmp_path):
     distributed = rebuild(tmp_path / "nothing", DISTRIBUTED_ENABLED=1)
     assert distributed.returncode == 2
     assert "without DISTRIBUTED_ENABLED" in distributed.stderr
+    (tmp_path / "empty" / ".newsspider").mkdir()
+    (tmp_path / "empty" / ".newsspider" / "index.sqlite3").write_bytes(b"")
+    unselected = scrapy("rebuild", "-s", f"ARCHIVE_DIR={tmp_path / 'empty'}")
+    assert unselected.returncode == 2 and "say what to rebuild" in unselected.stderr
     bad = scrapy("crawl", "sina_finance", "-s", "ARCHIVE_WARC_MAXSIZE=0")
     assert bad.returncode == 2 and "ARCHIVE_WARC_MAXSIZE='0' is not valid" in bad.stderr

@@ -95,14 +95,14 @@ class SinaRebuildSpider(ArticleSpider):
         selection = {k: kwargs.pop(k) for k in REFRESH_ARGS if k in kwargs}
         super().__init__(**kwargs)
         self.arguments.update({k: str(v) for k, v in selection.items()})
-        self.selection = RefreshSelection.parse(**selection)
+        self.selection = RefreshSelection.parse(**selection, _task="rebuild")
         self._in_flight = 0
         self._room: Deferred[None] | None = None
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
         """Raise ``ConfigError`` for an unusable selection (before the crawl)."""
-        RefreshSelection.parse(**kwargs)
+        RefreshSelection.parse(**kwargs, _task="rebuild")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SinaRebuildSpider:
