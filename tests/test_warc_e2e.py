@@ -330,5 +330,7 @@ def test_capture_and_rebuild_refuse_what_they_cannot_do(tmp_path):
     (tmp_path / "empty" / ".newsspider" / "index.sqlite3").write_bytes(b"")
     unselected = scrapy("rebuild", "-s", f"ARCHIVE_DIR={tmp_path / 'empty'}")
     assert unselected.returncode == 2 and "say what to rebuild" in unselected.stderr
+    pictures = rebuild(tmp_path / "empty", ARCHIVE_IMAGES="save")
+    assert pictures.returncode == 2 and "ARCHIVE_IMAGES=save fetches pictures" in pictures.stderr
     bad = scrapy("crawl", "sina_finance", "-s", "ARCHIVE_WARC_MAXSIZE=0")
     assert bad.returncode == 2 and "ARCHIVE_WARC_MAXSIZE='0' is not valid" in bad.stderr

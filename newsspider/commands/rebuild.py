@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from scrapy.exceptions import UsageError
 
+from newsspider.commands.crawl import run_settings
 from newsspider.commands.refresh import Command as RefreshCommand
+from newsspider.config import ImagesConfig, ImagesMode
 from newsspider.spiders.base import ArticleSpider
 from newsspider.spiders.sina_rebuild import SinaRebuildSpider
 
@@ -27,6 +29,18 @@ class Command(RefreshCommand):
 
     def short_desc(self) -> str:
         return "Re-render archived posts from their captured pages (ARCHIVE_WARC), offline"
+
+    def _check_index(self) -> None:
+        super()._check_index()
+        assert self.settings is not None
+        images = ImagesConfig.from_settings(run_settings(self.settings, self.spider))
+        if images.mode is not ImagesMode.OFF:
+            # Pictures are fetched, and a rebuild makes no request.
+            raise UsageError(
+                f"scrapy rebuild makes no request, and ARCHIVE_IMAGES={images.mode.value}"
+                " fetches pictures; rebuild with ARCHIVE_IMAGES=off",
+                print_help=False,
+            )
 
     def _not_writing(self) -> None:
         """The captures are the archive's own: a process that does not write it (a distributed
