@@ -1,7 +1,8 @@
 """Typed configuration: every newsspider setting parsed once, into one frozen dataclass per area.
 
 * Each area has one prefix and one config: ``ARCHIVE_*`` (:class:`ArchiveConfig`; the
-  pictures' ``ARCHIVE_IMAGES*``: :class:`ImagesConfig`), ``SINA_*``
+  pictures' ``ARCHIVE_IMAGES*``: :class:`ImagesConfig`; the page captures' ``ARCHIVE_WARC*``:
+  :class:`WarcConfig`), ``SINA_*``
   (:class:`SinaConfig`), ``RUN_*`` (:class:`RunConfig`), ``REPORT_*`` (:class:`ReportConfig`),
   ``WORKER_*`` (:class:`WorkerConfig`); :class:`Config` holds them all. The distributed mode's
   ``DISTRIBUTED_*`` settings are its own (:mod:`newsspider.distributed.config`).
@@ -320,6 +321,8 @@ _ARCHIVE_IMAGES_DIR = Setting("ARCHIVE_IMAGES_DIR", parse_archive_dir)
 _ARCHIVE_IMAGES_URL = Setting("ARCHIVE_IMAGES_URL", parse_url_prefix)
 _ARCHIVE_IMAGES_MAXSIZE = Setting("ARCHIVE_IMAGES_MAXSIZE", whole_number(1))
 _ARCHIVE_IMAGES_HOSTS = Setting("ARCHIVE_IMAGES_HOSTS", parse_host_patterns)
+_ARCHIVE_WARC = Setting("ARCHIVE_WARC", parse_bool)
+_ARCHIVE_WARC_MAXSIZE = Setting("ARCHIVE_WARC_MAXSIZE", whole_number(1))
 _SINA_MIRROR = Setting("SINA_MIRROR", _parse_mirror_setting)
 _SINA_MIRROR_INNER_HANDLER = Setting("SINA_MIRROR_INNER_HANDLER", parse_import_path)
 _SINA_CATCHUP_PAGES = Setting("SINA_CATCHUP_PAGES", whole_number(1))
@@ -355,6 +358,8 @@ SETTINGS: Final[tuple[Setting[Any], ...]] = (
     _ARCHIVE_IMAGES_URL,
     _ARCHIVE_IMAGES_MAXSIZE,
     _ARCHIVE_IMAGES_HOSTS,
+    _ARCHIVE_WARC,
+    _ARCHIVE_WARC_MAXSIZE,
     _SINA_MIRROR,
     _SINA_MIRROR_INNER_HANDLER,
     _SINA_CATCHUP_PAGES,
@@ -514,6 +519,22 @@ class ImagesConfig:
 
 
 @dataclass(frozen=True)
+class WarcConfig:
+    """``ARCHIVE_WARC*``: the capture of every page fetched, in WARC files beside the archive."""
+
+    enabled: bool
+    maxsize: int
+    """Bytes a WARC file holds before the next one is started."""
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> WarcConfig:
+        return cls(
+            enabled=_ARCHIVE_WARC.read(settings),
+            maxsize=_ARCHIVE_WARC_MAXSIZE.read(settings),
+        )
+
+
+@dataclass(frozen=True)
 class SinaConfig:
     """``SINA_*``: how Sina is reached and read."""
 
@@ -625,6 +646,7 @@ class Config:
 
     archive: ArchiveConfig
     images: ImagesConfig
+    warc: WarcConfig
     sina: SinaConfig
     run: RunConfig
     report: ReportConfig
@@ -635,6 +657,7 @@ class Config:
         return cls(
             archive=ArchiveConfig.from_settings(settings),
             images=ImagesConfig.from_settings(settings),
+            warc=WarcConfig.from_settings(settings),
             sina=SinaConfig.from_settings(settings),
             run=RunConfig.from_settings(settings),
             report=ReportConfig.from_settings(settings),

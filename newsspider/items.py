@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from newsspider.archive.warc import WarcLocation
 from newsspider.sina.roll import RollEntry
 
 
@@ -20,7 +21,8 @@ class FetchedPage:
     ``url`` is the URL the article is known by (its index row's, else its canonical URL);
     ``body`` the response bytes and ``encoding`` the encoding Scrapy read them with; ``entry``
     the roll item that listed it (None for ``-a urls``); ``etag``/``last_modified`` the
-    response's validators, which the index keeps for conditional re-checks.
+    response's validators, which the index keeps for conditional re-checks. ``capture``: where
+    the page is recorded (``ARCHIVE_WARC``), None when it is not.
     """
 
     url: str
@@ -31,6 +33,7 @@ class FetchedPage:
     encoding: str
     etag: str | None = None
     last_modified: str | None = None
+    capture: WarcLocation | None = None
 
 
 def _post_text(post: bytes) -> str:
@@ -50,7 +53,8 @@ class ArticleItem:
     ``template`` names the page template extraction used and ``found`` what it found, of
     ``title``, ``date``, ``source``, ``body`` and ``headimg``. ``post_path`` is where the archive
     writer put the post, relative to ``ARCHIVE_DIR`` (None until then: the writer passes on a
-    copy that has it).
+    copy that has it). ``capture``: where the page it was made from is recorded (WARC file and
+    offset), or None.
     """
 
     url: str
@@ -73,6 +77,7 @@ class ArticleItem:
     last_modified: str | None = None
     post_path: str | None = None
     remote_images: tuple[str, ...] = ()
+    capture: WarcLocation | None = None
 
 
 @dataclass(frozen=True)

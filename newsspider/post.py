@@ -175,4 +175,5 @@ def build_post(fetched: FetchedPage, rules: PostRules) -> ArticleItem | Rejected
         updated_at=entry.mtime if entry else None,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
+        capture=fetched.capture,
     )

@@ -34,6 +34,10 @@ ARCHIVE_IMAGES_HOSTS = ["*.sinaimg.cn", "mmbiz.qpic.cn"]
 # Picture requests follow redirects, to picture URLs of ARCHIVE_IMAGES_HOSTS only
 # (newsspider/redirects.py); Scrapy's media pipelines do not follow them by default.
 MEDIA_ALLOW_REDIRECTS = True
+# Page capture (README, "Page capture and rebuild"): every article and roll page fetched is
+# recorded, as received, in gzip WARC files under ARCHIVE_DIR/.newsspider/warc/ ...
+ARCHIVE_WARC = False
+ARCHIVE_WARC_MAXSIZE = 1024 * 1024 * 1024  # ... a new file once one holds this many bytes
 
 # --- Worker processes ----------------------------------------------------------------------------
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)
@@ -86,6 +90,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "newsspider.redirects.SinaRedirectMiddleware": 600,
     "newsspider.redirects.SinaMetaRefreshMiddleware": 580,
+    # ARCHIVE_WARC: above HttpCompressionMiddleware (590), so it records bodies as received.
+    "newsspider.capture.WarcCaptureMiddleware": 595,
 }
 DOWNLOAD_HANDLERS = {
     "http": "newsspider.mirror.MirrorDownloadHandler",

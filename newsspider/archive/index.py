@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from newsspider.archive.warc import WarcLocation
+
 logger = logging.getLogger(__name__)
 
 STATE_DIR = ".newsspider"
@@ -61,7 +63,9 @@ CREATE TABLE IF NOT EXISTS articles (
     remote_images TEXT,
     origin TEXT,
     source TEXT,
-    source_commit TEXT
+    source_commit TEXT,
+    capture_file TEXT,
+    capture_offset INTEGER
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -105,7 +109,11 @@ class IndexRow:
     ``origin``: ``crawl``, ``import`` or ``adoption`` (:data:`ORIGIN_IMPORT`, …; None is a
     crawl's row), ``source`` and ``source_commit``: the repository (or folder) and commit an
     imported post came from. Putting a row whose ``origin``, ``source`` or ``source_commit`` is
-    None keeps what the index knew, so a crawl's rewrite of an imported post keeps its origin."""
+    None keeps what the index knew, so a crawl's rewrite of an imported post keeps its origin.
+
+    ``capture_file``/``capture_offset``: where the latest capture of the article's page is (a
+    WARC file of ``.newsspider/warc/`` and the offset of its response record), None when no
+    page of it was captured; a row put without one keeps what the index knew."""
 
     url: str
     docid: str | None
@@ -125,12 +133,21 @@ class IndexRow:
     origin: str | None = None
     source: str | None = None
     source_commit: str | None = None
+    capture_file: str | None = None
+    capture_offset: int | None = None
+
+    @property
+    def capture(self) -> WarcLocation | None:
+        """Where the article's latest captured page is, or None."""
+        if self.capture_file is None or self.capture_offset is None:
+            return None
+        return WarcLocation(self.capture_file, self.capture_offset)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
         """The row of ``record``: an SQLite row, or the JSON object :meth:`to_record` made
         (the journal's lines, the distributed mode's published rows). A record without
-        ``images`` (an index or journal of an earlier version) has None."""
+        ``images`` or a capture (an index or journal of an earlier version) has None."""
         values = dict(record)
         for column in _URL_LISTS:
             urls = values.pop(column, None)
@@ -153,8 +170,10 @@ class IndexRow:
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
 # Columns that hold a list of URLs, as a JSON array (NULL: not known).
 _URL_LISTS = ("images", "remote_images")
-# Columns a row put without them (None) keeps: the URL lists, and where the post came from.
-_KEPT_WHEN_NONE = (*_URL_LISTS, "origin", "source", "source_commit")
+_CAPTURE_COLUMNS = ("capture_file", "capture_offset")
+# Columns a row put without them (None) keeps: the URL lists, where the post came from, and
+# the latest capture (the writer sets both capture columns or neither).
+_KEPT_WHEN_NONE = (*_URL_LISTS, "origin", "source", "source_commit", *_CAPTURE_COLUMNS)
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
@@ -183,9 +202,11 @@ def _has_column(db: sqlite3.Connection, name: str) -> bool:
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Give an index made by an earlier version the columns added since."""
-    for column in (*_URL_LISTS, "origin", "source", "source_commit"):
+    for column in (*_URL_LISTS, "origin", "source", "source_commit", "capture_file"):
         if not _has_column(db, column):
             db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
+    if not _has_column(db, "capture_offset"):
+        db.execute("ALTER TABLE articles ADD COLUMN capture_offset INTEGER")
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters

@@ -20,11 +20,16 @@ from newsspider.archive.index import INDEX_NAME, STATE_DIR
 from newsspider.commands.crawl import Command as CrawlCommand
 from newsspider.commands.crawl import run_settings
 from newsspider.config import ArchiveConfig, ConfigError, validate_settings
+from newsspider.spiders.base import ArticleSpider
 from newsspider.spiders.sina_refresh import SinaRefreshSpider
 
 
 class Command(CrawlCommand):
     """Refresh archived articles (a ``crawl`` of ``sina_refresh`` with a selection)."""
+
+    spider: type[ArticleSpider] = SinaRefreshSpider
+    """The spider the command runs, with the selection as its arguments."""
+    verb = "refresh"
 
     def syntax(self) -> str:
         return "[--all | --since DATE | --older-than DAYS | --channel NAME] [options]"
@@ -54,7 +59,10 @@ class Command(CrawlCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         self._check_index()
-        super().run(["sina_refresh", *args], opts)
+        super().run([self.spider.name, *args], opts)
+
+    def _not_writing(self) -> None:
+        """A process that does not write the archive (a distributed worker) may refresh."""
 
     def _check_index(self) -> None:
         """Stop with a usage error unless ``ARCHIVE_DIR`` holds an archive index; checked
@@ -65,15 +73,16 @@ class Command(CrawlCommand):
             validate_settings(self.settings)  # first: a bad value is named as such
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
-        config = ArchiveConfig.from_settings(run_settings(self.settings, SinaRefreshSpider))
+        config = ArchiveConfig.from_settings(run_settings(self.settings, self.spider))
         if not config.writes:
+            self._not_writing()
             return
         root = config.root
         index = root / STATE_DIR / INDEX_NAME
         if not root.is_dir():
-            raise UsageError(f"no archive at {root}; nothing to refresh", print_help=False)
+            raise UsageError(f"no archive at {root}; nothing to {self.verb}", print_help=False)
         if not index.is_file():
             raise UsageError(
-                f"no archive index at {index}; nothing to refresh (a crawl builds the index)",
+                f"no archive index at {index}; nothing to {self.verb} (a crawl builds the index)",
                 print_help=False,
             )

@@ -28,7 +28,13 @@ class DistributedAddon:
         config = DistributedConfig.from_settings(settings)
         if not config.enabled:
             return
-        checks = [*settings.getlist("RUN_PREFLIGHT"), "newsspider.distributed.connection.preflight"]
+        checks = [
+            *settings.getlist("RUN_PREFLIGHT"),
+            # Page capture is not supported here: the pages are the workers', the archive the
+            # writer's.
+            "newsspider.capture.refuse_distributed",
+            "newsspider.distributed.connection.preflight",
+        ]
         settings.set("RUN_PREFLIGHT", list(dict.fromkeys(checks)), "spider")
         pipelines = dict(settings.getdict("ITEM_PIPELINES"))
         if config.role is Role.WRITER:

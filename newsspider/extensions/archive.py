@@ -15,6 +15,7 @@ the distributed writer publishes its index: all of them reach the same objects t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -42,6 +43,7 @@ class CrawlArchive:
     def __init__(self, store: ArchiveStore | None, index: ArchiveIndex) -> None:
         self.store = store
         self.index = index
+        self._closing: list[Callable[[], None]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlArchive:
@@ -86,8 +88,15 @@ class CrawlArchive:
     # The spiders' knowledge backend (``ARCHIVE_KNOWLEDGE``) is built by ``for_crawler``.
     for_crawler = index_of
 
+    def closing(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the archive closes, before its lock is given back: what a
+        component writes beside the archive is finished before another run may write."""
+        self._closing.append(callback)
+
     def close(self) -> None:
         """Commit and close the archive (and give its lock back); a second call does nothing."""
+        while self._closing:
+            self._closing.pop()()
         if self.store is not None:
             self.store.close()
         else:

@@ -132,6 +132,8 @@ class ArchiveWriterPipeline:
             status=LIVE,
             images=item.images,
             remote_images=item.remote_images,
+            capture_file=item.capture.file if item.capture is not None else None,
+            capture_offset=item.capture.offset if item.capture is not None else None,
         )
         if known is None and put.existed:
             self.stats.inc_value(ARCHIVE_ADOPTED)

@@ -48,6 +48,45 @@ class RollEntry:
     mtime: datetime | None
     media_name: str | None
 
+    def to_record(self) -> dict[str, Any]:
+        """The entry as a JSON-ready mapping (times in ISO 8601), read back exactly by
+        :meth:`from_record`."""
+        return {
+            "url": self.url,
+            "title": self.title,
+            "docid": self.docid,
+            "intime": self.intime.isoformat() if self.intime is not None else None,
+            "mtime": self.mtime.isoformat() if self.mtime is not None else None,
+            "media_name": self.media_name,
+        }
+
+    @classmethod
+    def from_record(cls, record: Any) -> RollEntry:
+        """The entry :meth:`to_record` made; ``ValueError`` for anything else."""
+        if not isinstance(record, dict):
+            raise ValueError("a roll entry record is an object")
+
+        def text(name: str, *, optional: bool = True) -> str | None:
+            value = record.get(name)
+            if value is None and optional:
+                return None
+            if not isinstance(value, str):
+                raise ValueError(f"roll entry {name!r} is not text")
+            return value
+
+        def moment(name: str) -> datetime | None:
+            value = text(name)
+            return datetime.fromisoformat(value) if value is not None else None
+
+        return cls(
+            url=str(text("url", optional=False)),
+            title=str(text("title", optional=False)),
+            docid=text("docid"),
+            intime=moment("intime"),
+            mtime=moment("mtime"),
+            media_name=text("media_name"),
+        )
+
 
 @dataclass
 class RollPage:

@@ -16,6 +16,7 @@ from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow
+from newsspider.capture import ARTICLE, CAPTURE_META, LOCATION_META
 from newsspider.config import Config, ImagesMode
 from newsspider.extensions.outcomes import ArticleOutcomes
 from newsspider.failures import Refused, describe_failure
@@ -165,7 +166,8 @@ class ArticleSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_article_error,
             cb_kwargs={"url": known.url if known else url, "channel": channel, "entry": entry},
-            meta={"handle_httpstatus_list": [NOT_MODIFIED]} if known else {},
+            meta={CAPTURE_META: ARTICLE}
+            | ({"handle_httpstatus_list": [NOT_MODIFIED]} if known else {}),
         )
 
     def parse_article(
@@ -202,6 +204,7 @@ class ArticleSpider(scrapy.Spider):
             encoding=response.encoding,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
+            capture=response.meta.get(LOCATION_META),
         )
 
     def on_article_error(self, failure: Failure) -> Iterator[ArticleCheck]:

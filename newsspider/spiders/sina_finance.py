@@ -11,6 +11,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow, to_unix
+from newsspider.capture import CAPTURE_META, ROLL
 from newsspider.config import Config
 from newsspider.exitcodes import FAILED_STAT, INTERNAL_ERROR_STAT
 from newsspider.failures import describe_failure
@@ -109,6 +110,7 @@ class SinaFinanceSpider(ArticleSpider):
             callback=self.parse_roll,
             errback=self.on_roll_error,
             cb_kwargs={"channel_index": channel_index, "page": page, "failures": failures},
+            meta={CAPTURE_META: ROLL},
             dont_filter=True,
             priority=-1,  # articles first: the roll is read ahead only as far as needed
         )

@@ -62,7 +62,8 @@ class RefreshSelection:
             except UnknownChannelError as exc:
                 raise ConfigError(str(exc)) from None
         if not (kwargs.get("all") or since or older_than is not None or channel):
-            raise ConfigError("say what to refresh: all, since, older_than or channel")
+            task = kwargs.get("_task", "refresh")  # the command's word for what it does
+            raise ConfigError(f"say what to {task}: all, since, older_than or channel")
         return cls(since, older_than, str(channel) if channel else None)
 
     def matches(self, row: IndexRow, now: datetime) -> bool:

@@ -12,6 +12,8 @@ What it serves (golden pairs, synthetic articles, roll pages) is modelled in
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gzip
 import json
 import pathlib
 import threading
@@ -33,6 +35,7 @@ class _Page:
     headers: dict[str, str] = field(default_factory=dict)
     location: str | None = None  # real URL; rewritten to the mirror form when answering
     chunked: bool = False  # sent without Content-Length, in chunks
+    gzipped: bool = False  # sent gzip-encoded (Content-Encoding: gzip)
 
 
 def _to_bytes(body: bytes | str) -> bytes:
@@ -90,17 +93,19 @@ class MockSina(Service):
         headers: dict[str, str] | None = None,
         content_type: str = "text/html; charset=utf-8",
         chunked: bool = False,
+        gzipped: bool = False,
     ) -> None:
         """Serve ``body`` for real ``url`` (query ignored). A ``Content-Type`` in ``headers``
         overrides ``content_type``; ``ETag``/``Last-Modified`` there enable 304 answers.
-        ``chunked`` sends it without a Content-Length."""
+        ``chunked`` sends it without a Content-Length; ``gzipped`` sends it gzip-encoded
+        (``Content-Encoding: gzip``)."""
         hdrs = {"Content-Type": content_type}
         for name, value in (headers or {}).items():
             if name.lower() == "content-type":
                 hdrs.pop("Content-Type")
             hdrs[name] = value
         self._pages[self._key(self.mirror_path(url))] = _Page(
-            _to_bytes(body), status, hdrs, chunked=chunked
+            _to_bytes(body), status, hdrs, chunked=chunked, gzipped=gzipped
         )
 
     def add_picture(self, url: str, body: bytes, content_type: str = "image/png") -> None:
@@ -277,6 +282,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in page.headers.items():
             if name.lower() != "content-length":
                 self.send_header(name, value)
+        if page.gzipped and page.status != 304:
+            # mtime=0: the same bytes on every answer.
+            page = dataclasses.replace(page, body=gzip.compress(page.body, mtime=0))
+            self.send_header("Content-Encoding", "gzip")
         if page.chunked:
             self.send_header("Transfer-Encoding", "chunked")
         elif page.status != 304:
