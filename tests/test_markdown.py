@@ -11,7 +11,7 @@ import pytest
 from parsel import Selector
 
 from newsspider.archive.body import BodyMode, is_markdown_content, post_content, render_body
-from newsspider.archive.markdown import MAX_DEPTH, to_markdown
+from newsspider.archive.markdown import MAX_DEPTH
 from newsspider.archive.pictures import localize, post_images
 from newsspider.items import ArticleItem
 from newsspider.post import AuthorMode, PostRules, build_post, with_local_pictures
@@ -169,6 +169,12 @@ def test_text_is_escaped_so_it_renders_as_written(body, markdown):
         ("<p>a<code>c*d</code></p>", "a<code>c\\*d</code>"),
         ("<pre>  x *y* &lt;z&gt; 'q'</pre>", "<pre>  x *y* &lt;z&gt; &#39;q&#39;</pre>"),
         ("<div><div><p>只有段落</p></div></div>", "只有段落"),
+        # A caption is an italic paragraph before its table.
+        (
+            "<table><caption>\u3000表 1</caption><tr><td>x</td></tr></table>",
+            "<em>\u3000表 1</em>\n\n| x |\n| --- |",
+        ),
+        ("<table><caption>表 2</caption><tr><td>x</td></tr></table>", "*表 2*\n\n| x |\n| --- |"),
     ],
 )
 def test_structure_in_markdown_syntax(body, markdown):
@@ -184,7 +190,9 @@ def test_elements_nested_past_the_limit_are_written_as_their_content():
         + "<p>深处</p>"
         + "</blockquote>" * (MAX_DEPTH + 50)
     )
-    markdown = to_markdown(body)
+    rendered = render_body(body, BASE, BodyMode.MARKDOWN)
+    assert rendered is not None
+    markdown = rendered.html
     assert "深处" in markdown and "<" not in markdown
     assert markdown.splitlines()[-1].count(">") == MAX_DEPTH
 

@@ -45,15 +45,18 @@ HOSTILE = {
         "<h2>\u3000\u3000head two</h2><ul><li>item *1*</li><li>item 2</li></ul>"
         '<ol start="3"><li>three</li></ol><blockquote><p>q &gt; q</p></blockquote>'
         "<table><tr><th>\u3000h1</th><th>h|2</th></tr><tr><td>a*b</td><td>{c}</td></tr></table>"
-        '<table><tr><td rowspan="2">r</td><td colspan="2">c</td></tr><tr><td>1</td><td>2</td></tr>'
-        "</table>"
+        '<table><caption>\u3000表 1</caption><tr><td rowspan="2">r</td><td colspan="2">c</td>'
+        "</tr><tr><td>1</td><td>2</td></tr></table>"
     ),
     "urls": (
         '<p><a href="https://x.cn/p?a=1&amp;b=(2)&amp;c={d}">L *x*</a> <a href="https://x.cn/a b">'
         'sp</a> <img src="https://x.cn/{a}(b).png" alt="al]t*"> <img src="https://x.cn/a b.png">'
         ' <a href="https://x.cn/q\'u">q</a></p>'
     ),
-    "code": "<pre>  pre *x* &lt;y&gt; {z} 'q'</pre><p>a<sup>2*</sup> <code>c*d</code></p>",
+    "code": (
+        "<pre>  pre *x* &lt;y&gt; {z} 'q'\n# line</pre><p>a<sup>2*</sup> <code>c*d</code></p>"
+        "<table><caption>“表”</caption><tr><td><pre>t*p</pre></td></tr></table><pre>-- x</pre>"
+    ),
 }
 
 

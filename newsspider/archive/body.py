@@ -31,7 +31,7 @@ from urllib.parse import urljoin
 import nh3
 from lxml import etree
 
-from newsspider.archive.markdown import to_markdown
+from newsspider.archive.markdown import MAX_DEPTH, to_markdown
 
 VOID_ELEMENTS = frozenset(
     [
@@ -269,11 +269,15 @@ def _verbatim(root: etree._Element, base_url: str) -> ArchiveBody:
     return ArchiveBody(html=escape_braces("".join(out)), headimg=first_image(root))
 
 
-def _sanitized(root: etree._Element, base_url: str) -> str:
-    """The article content as nh3 writes it: what clean mode keeps, before its layout."""
+def _sanitized(root: etree._Element, base_url: str, *, flat: bool = False) -> str:
+    """The article content as nh3 writes it: what clean mode keeps, before its layout; with
+    ``flat``, nested at most :data:`~newsspider.archive.markdown.MAX_DEPTH` deep
+    (:func:`_flatten`)."""
     _absolutize(root, base_url)
     for element in _doomed(root):
         _remove(element)
+    if flat:
+        _flatten(root)
     markup = "".join(
         [_escape_text(root.text or "")]
         + [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in root]
@@ -293,9 +297,30 @@ def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     return ArchiveBody(html=escape_braces(text), headimg=_first_sanitized_image(sanitized))
 
 
+# The elements MAX_DEPTH deep in a fragment's body (/html/body/… : two steps more). A path of
+# steps visits each element once; a predicate counting ancestors costs five times more.
+_AT_MAX_DEPTH = etree.XPath("/" + "/".join(["*"] * (MAX_DEPTH + 2)))
+
+
+def _flatten(root: etree._Element) -> None:
+    """Replace every element nested deeper than :data:`~newsspider.archive.markdown.MAX_DEPTH`
+    in ``root`` (a fragment's body) by its content: text, and void elements (pictures, line
+    breaks) where they stand."""
+    for element in cast(list[etree._Element], _AT_MAX_DEPTH(root)):
+        names = {
+            tag
+            for tag in (node.tag for node in element.iterdescendants())
+            if isinstance(tag, str) and tag not in VOID_ELEMENTS
+        }
+        if names:
+            etree.strip_tags(element, *names)
+
+
 def _markdown(root: etree._Element, base_url: str) -> ArchiveBody:
-    """The clean body (:func:`_clean`) in Markdown, with the clean body's ``headimg``."""
-    sanitized = _sanitized(root, base_url)
+    """The clean body (:func:`_clean`) in Markdown, with the clean body's ``headimg``; elements
+    nested deeper than the converter reads (:data:`~newsspider.archive.markdown.MAX_DEPTH`)
+    are written as their content."""
+    sanitized = _sanitized(root, base_url, flat=True)
     return ArchiveBody(html=to_markdown(sanitized), headimg=_first_sanitized_image(sanitized))
 
 

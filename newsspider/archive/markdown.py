@@ -38,11 +38,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import html_to_markdown
+from html_to_markdown import _html_to_markdown as _converter  # the extension module itself
+from html_to_markdown.api import _to_rust_conversion_options
 
-# The converter's options, built once: turning them into the converter's own options object is
-# a fifth of a call's cost.
+# The converter's options. html_to_markdown.convert() turns them into the extension's own options
+# object on every call, which costs a third of a call: that is done once here, and the
+# extension's convert() called with it.
 _OPTIONS = html_to_markdown.ConversionOptions(
     heading_style="atx",
     bullets="-",
@@ -59,8 +63,10 @@ _OPTIONS = html_to_markdown.ConversionOptions(
     extract_metadata=False,
     whitespace_mode="normalized",
     compact_tables=True,
-    # The clean body removed what a reader does not see; keep whatever is left.
-    hidden_content="all",
+    # What the converter takes for hidden (the `hidden` attribute, `display: none`, <template>,
+    # <noscript>) the clean body has none of: nh3 keeps none of those attributes, and clean mode
+    # removed those elements and what they held.
+    hidden_content="drop",
     # Markdown has no syntax for these. Code is kept as HTML too: inside a code span or block
     # Markdown shows escapes as they are written, and the text is escaped.
     preserve_tags=["sup", "sub", "u", "ins", "q", "pre", "code", "kbd", "samp", "tt"]
@@ -68,6 +74,7 @@ _OPTIONS = html_to_markdown.ConversionOptions(
     + [f"md-keep-{tag}" for tag in ("strong", "b", "em", "i")],
     preprocessing=html_to_markdown.PreprocessingOptions(enabled=False),
 )
+_NATIVE_OPTIONS = _to_rust_conversion_options(_OPTIONS)
 
 # nh3 writes every attribute value in double quotes (with `"` escaped inside), and `<` in text as
 # `&lt;`: a tag is `<` up to the first `>` outside quotes, and everything else is text.
@@ -99,44 +106,37 @@ _RESTORE.update(
     }
 )
 assert max(map(ord, _RESTORE)) < ord(_KEEP)
-_PLACE = str.maketrans(
-    {char: chr(0xFDD0 + index) for index, char in enumerate(_BACKSLASH_ESCAPED)}
-    | {"\u00a0": _NBSP, "\u3000": _IDEOGRAPHIC_SPACE, "'": _APOSTROPHE, '"': _QUOTE}
-)
-
-_IN_TEXT = re.compile(
-    "|".join(
-        [
-            f"(?P<keep>{_NONCHARACTERS})",
-            r"(?P<lt>&lt;)",
-            r"(?P<gt>&gt;)",
-            r"(?P<nbsp>&nbsp;)",
-            # `&amp;` decodes to `&`; escaped again only where it would start a reference.
-            r"(?P<amp>&amp;)(?=#?[A-Za-z0-9]+;)",
-            r"(?i:https?|ftp)(?P<colon>:)(?=//)",
-            r"(?i:www)(?P<dot>\.)",
-            r"(?<=[A-Za-z0-9._+-])(?P<at>@)(?=[A-Za-z0-9_-]+\.)",
-            # Hexo's marked writes `--`, `---` and `...` as dashes and an ellipsis (smartypants).
-            r"(?<=-)(?P<hyphen>-)",
-            r"(?<=\.\.)(?P<ellipsis>\.)",
-            # A `:` that starts a line after a line break makes Hexo's marked write the paragraph
-            # as a description list, the colon dropped.
-            r"^[ \t\n\r\f]*(?P<colon_first>:)",
-        ]
-    )
-)
-_BY_GROUP = {
-    "lt": _LT,
-    "gt": _GT,
-    "nbsp": _NBSP,
-    "amp": _AMP,
-    "colon": _COLON,
-    "dot": _DOT,
-    "at": _AT,
-    "hyphen": _HYPHEN,
-    "ellipsis": _DOT,
-    "colon_first": _COLON,
+# Each character escaped wherever it stands in text, to its placeholder.
+_PLACE = {char: chr(0xFDD0 + index) for index, char in enumerate(_BACKSLASH_ESCAPED)} | {
+    "\u00a0": _NBSP,
+    "\u3000": _IDEOGRAPHIC_SPACE,
+    "'": _APOSTROPHE,
+    '"': _QUOTE,
 }
+# The references in nh3's text that stand for characters Markdown reads.
+_ENTITIES = {"&lt;": _LT, "&gt;": _GT, "&nbsp;": _NBSP}
+# What needs its context; each pattern starts with a literal, which lets the regex engine skip
+# the rest of the text at C speed.
+_CONTEXTUAL = [
+    # `&amp;` decodes to `&`; escaped again only where it would start a reference.
+    (re.compile(r"&amp;(?=#?[A-Za-z0-9]+;)"), _AMP),
+    # What marked's GFM would make a link of: http://, https://, ftp://, www., a@b.c.
+    (
+        re.compile(
+            r":(?=//)(?:(?<=[Hh][Tt][Tt][Pp]:)|(?<=[Hh][Tt][Tt][Pp][Ss]:)|(?<=[Ff][Tt][Pp]:))"
+        ),
+        _COLON,
+    ),
+    (re.compile(r"\.(?<=[Ww][Ww][Ww]\.)"), _DOT),
+    (re.compile(r"@(?<=[A-Za-z0-9._+-]@)(?=[A-Za-z0-9_-]+\.)"), _AT),
+]
+# ... and Hexo's marked writes `--`, `---` and `...` as dashes and an ellipsis (smartypants):
+# (pattern, characters of a run kept, placeholder of the others).
+_RUNS = [(re.compile(r"--+"), 1, _HYPHEN), (re.compile(r"\.\.\.+"), 2, _DOT)]
+# A `:` that starts a line after a line break makes Hexo's marked write the paragraph as a
+# description list, the colon dropped: escaped at the start of every text.
+_COLON_FIRST = re.compile(r"\x00([ \t\n\r\f]*):")
+_NONCHARACTER = re.compile(_NONCHARACTERS)
 _RESTORABLE = re.compile(f"{_KEEP}({_NONCHARACTERS})|{_NONCHARACTERS}")
 # A <pre> that starts a line is an HTML block, which Markdown passes on as it is: its text is
 # HTML, escaped as such already, so the placeholders there stand for the characters themselves.
@@ -149,32 +149,40 @@ _RAW: dict[str, str] = {
 _TRIMMED_LINE = re.compile(r"^[|#].*$", re.M)
 
 
-def _placed(match: re.Match[str]) -> str:
-    group = match.lastgroup
-    if group == "keep":
-        return _KEEP + match.group(0)
-    assert group is not None
-    start, end = match.span(group)
-    whole = match.group(0)
-    at = match.start(0)
-    return whole[: start - at] + _BY_GROUP[group] + whole[end - at :]
-
-
-# In HTML a line break in text is space; the converter would keep it, and Markdown would read a
-# `#`, `-`, `>` or `1.` after it as the start of a block.
-_LINE_BREAKING_SPACE = re.compile(r"[ \t\f]*[\n\r][ \t\n\r\f]*")
-_VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr"})
-# The converter drops what is nested deeper than about 1,020 elements; past this depth elements
-# are written as their content alone (the clean body keeps up to 2048: see body.py).
+# Joins the texts of a body while they are escaped: a C0 control an HTML parser never leaves in
+# text (it writes U+FFFD for it).
+_SEPARATOR = "\x00"
+_PRE_START = re.compile(r"<pre\b", re.I)
+_PRE_END = re.compile(r"</pre\s*>", re.I)
 MAX_DEPTH = 256
+"""How deep the body given to :func:`to_markdown` may nest elements: the converter drops what is
+nested deeper than about 1,020 (the clean body keeps up to 2048 levels)."""
 
 
-def _protect_text(text: str, preformatted: bool) -> str:
-    if not preformatted:
-        text = _LINE_BREAKING_SPACE.sub(" ", text)
-    text = _IN_TEXT.sub(_placed, text)
-    # Every placeholder from here on is one of ours: _KEEP marks those of the text.
-    return text.translate(_PLACE)
+def _run_escaped(kept: int, placeholder: str) -> Callable[[re.Match[str]], str]:
+    def escaped(run: re.Match[str]) -> str:
+        length = len(run.group(0))
+        return run.group(0)[:kept] + placeholder * (length - kept)
+
+    return escaped
+
+
+def _protect(text: str) -> str:
+    """``text`` (texts joined by :data:`_SEPARATOR`) with placeholders for what is escaped."""
+    if _NONCHARACTER.search(text):
+        # Every placeholder from here on is one of ours: _KEEP marks those of the text.
+        text = _NONCHARACTER.sub(lambda match: _KEEP + match.group(0), text)
+    for pattern, kept, placeholder in _RUNS:
+        text = pattern.sub(_run_escaped(kept, placeholder), text)
+    for pattern, placeholder in _CONTEXTUAL:
+        text = pattern.sub(placeholder, text)
+    if ":" in text:
+        text = _COLON_FIRST.sub(f"\x00\\1{_COLON}", _SEPARATOR + text)[1:]
+    for entity, placeholder in _ENTITIES.items():
+        text = text.replace(entity, placeholder)
+    for char, placeholder in _PLACE.items():
+        text = text.replace(char, placeholder)
+    return text
 
 
 def _restore(match: re.Match[str]) -> str:
@@ -192,6 +200,8 @@ def _restore_raw(match: re.Match[str]) -> str:
 
 
 def _restored(markdown: str) -> str:
+    if "<pre" not in markdown:
+        return _RESTORABLE.sub(_restore, markdown)
     parts = _PRE_BLOCK.split(markdown)
     parts[::2] = [_RESTORABLE.sub(_restore, part) for part in parts[::2]]
     parts[1::2] = [_RESTORABLE.sub(_restore_raw, part) for part in parts[1::2]]
@@ -228,7 +238,12 @@ def _kind(char: str) -> str:
 _ASCII_SPACE = " \t\n\r\f"
 
 
-def _edge(parts: list[str], tags: list[tuple[bool, str]], start: int, stop: int) -> str:
+def _name(tag: str) -> str:
+    match = _TAG_NAME.match(tag)
+    return match.group(2).lower() if match else ""
+
+
+def _edge(parts: list[str], start: int, stop: int) -> str:
     """The kind of the first character the converter writes from ``parts[start]`` towards
     ``parts[stop]`` (excluded; the end of the body when it is out of range), ``space`` when it
     writes none."""
@@ -240,7 +255,7 @@ def _edge(parts: list[str], tags: list[tuple[bool, str]], start: int, stop: int)
             if text:
                 return _kind(text[0] if step > 0 else text[-1])
         else:
-            name = tags[index // 2][1]
+            name = _name(parts[index])
             if name in _INLINE:
                 return _PUNCTUATION
             if name not in _WRITES_NOTHING and name not in _EMPHASIS:
@@ -249,9 +264,7 @@ def _edge(parts: list[str], tags: list[tuple[bool, str]], start: int, stop: int)
     return _SPACE
 
 
-def _inner_edge(
-    parts: list[str], tags: list[tuple[bool, str]], start: int, stop: int
-) -> tuple[str, bool]:
+def _inner_edge(parts: list[str], start: int, stop: int) -> tuple[str, bool]:
     """:func:`_edge` inside an emphasis, from one of its tags to the other, past the ASCII
     space the converter moves outside the emphasis (``nothing`` when that is all: the converter
     writes no delimiters then); and whether there was such space (its delimiters then stand next
@@ -267,7 +280,7 @@ def _inner_edge(
             if kept:
                 return _kind(kept[0] if step > 0 else kept[-1]), moved
         else:
-            name = tags[index // 2][1]
+            name = _name(parts[index])
             if name in _INLINE:
                 return _PUNCTUATION, moved
             if name not in _WRITES_NOTHING and name not in _EMPHASIS:
@@ -276,30 +289,31 @@ def _inner_edge(
     return _NOTHING, moved
 
 
+# nh3 writes these tags with no attributes, in lower case.
+_EMPHASIS_TAGS = {f"<{slash}{name}>": name for name in _EMPHASIS for slash in ("", "/")}
+_ANY_EMPHASIS = re.compile(r"<(?:strong|b|em|i)>")
+
+
 def _keep_emphasis_as_html(parts: list[str]) -> None:
     """Rename, in ``parts`` (:data:`_TAG`'s split of the body), the emphasis tags whose
     asterisks would not open or close where they stand to tags the converter keeps as HTML."""
-    tags = []
-    for tag in parts[1::2]:
-        match = _TAG_NAME.match(tag)
-        tags.append((bool(match.group(1)), match.group(2).lower()) if match else (False, ""))
     open_at: list[int] = []
-    for position, (closing, name) in enumerate(tags):
-        if name not in _EMPHASIS:
+    for index in range(1, len(parts), 2):
+        name = _EMPHASIS_TAGS.get(parts[index])
+        if name is None:
             continue
-        index = 2 * position + 1
-        if not closing:
+        if parts[index][1] != "/":
             open_at.append(index)
             continue
         if not open_at:
             continue
         start = open_at.pop()
-        first, space_before = _inner_edge(parts, tags, start + 1, index)
-        last, space_after = _inner_edge(parts, tags, index - 1, start)
-        before = _SPACE if space_before else _edge(parts, tags, start - 1, -1)
-        after = _SPACE if space_after else _edge(parts, tags, index + 1, len(parts))
+        first, space_before = _inner_edge(parts, start + 1, index)
         if first == _NOTHING:
             continue
+        last, space_after = _inner_edge(parts, index - 1, start)
+        before = _SPACE if space_before else _edge(parts, start - 1, -1)
+        after = _SPACE if space_after else _edge(parts, index + 1, len(parts))
         opens = first == _WORD or (first == _PUNCTUATION and before != _WORD)
         closes = last == _WORD or (last == _PUNCTUATION and after != _WORD)
         if not (opens and closes):
@@ -307,36 +321,63 @@ def _keep_emphasis_as_html(parts: list[str]) -> None:
             parts[index] = f"</md-keep-{name}>"
 
 
-def to_markdown(sanitized: str) -> str:
-    """The Markdown of ``sanitized``, the clean body as nh3 wrote it; braces escaped, no
-    leading or trailing blank lines (``''`` when nothing is left)."""
-    parts = _TAG.split(sanitized)
-    _keep_emphasis_as_html(parts)
-    open_tags: list[tuple[str, bool]] = []  # each open element: its name, whether it is written
-    preformatted = 0
+def _in_pre(parts: list[str]) -> list[int]:
+    """The indexes of the texts of ``parts`` inside a ``<pre>``."""
+    inside = []
+    depth = 0
     for index, part in enumerate(parts):
         if index % 2 == 0:
-            if part:
-                parts[index] = _protect_text(part, preformatted > 0)
+            if depth and part:
+                inside.append(index)
+        elif _PRE_START.match(part):
+            depth += 1
+        elif depth and _PRE_END.match(part):
+            depth -= 1
+    return inside
+
+
+def _captions_before_tables(parts: list[str]) -> None:
+    """Move each table's ``<caption>`` in ``parts`` (:data:`_TAG`'s split) before its table, as
+    an italic paragraph. The converter writes a caption as `*…*` itself, which `*` cannot mark
+    when it starts or ends with space; as ``<em>`` it is emphasis like any other
+    (:func:`_keep_emphasis_as_html`)."""
+    index = 1
+    while index < len(parts):
+        if parts[index] != "<caption>":
+            index += 2
             continue
-        match = _TAG_NAME.match(part)
-        if match is None:
+        table = next((i for i in range(index - 2, 0, -2) if parts[i].startswith("<table")), None)
+        end = next((i for i in range(index + 2, len(parts), 2) if parts[i] == "</caption>"), None)
+        if table is None or end is None:
+            index += 2
             continue
-        name = match.group(2).lower()
-        if name in _VOID:
-            continue
-        if not match.group(1):
-            written = len(open_tags) < MAX_DEPTH
-            open_tags.append((name, written))
-        elif open_tags and open_tags[-1][0] == name:
-            written = open_tags.pop()[1]
-        else:
-            continue
-        if not written:
-            parts[index] = ""
-        elif name == "pre":
-            preformatted += -1 if match.group(1) else 1
-    result = html_to_markdown.convert("".join(parts), _OPTIONS)
-    markdown = _KEPT_EMPHASIS.sub(r"<\1\2>", _restored(result.content or ""))
+        # Tags at odd places, texts at even ones: the paragraph starts with a tag, ends with text.
+        paragraph = ["<p>", "", "<em>", *parts[index + 1 : end], "</em>", "", "</p>", ""]
+        parts[index : end + 1] = [""] * (end + 1 - index)
+        parts[table:table] = paragraph
+        index = end + 2 + len(paragraph)
+
+
+def to_markdown(sanitized: str) -> str:
+    """The Markdown of ``sanitized``, the clean body as nh3 wrote it, nested at most
+    :data:`MAX_DEPTH` elements deep; braces escaped, no leading or trailing blank lines
+    (``''`` when nothing is left)."""
+    parts = _TAG.split(sanitized.replace(_SEPARATOR, "\ufffd"))
+    if "<caption>" in sanitized:
+        _captions_before_tables(parts)
+    if "<caption>" in sanitized or _ANY_EMPHASIS.search(sanitized):
+        _keep_emphasis_as_html(parts)
+    preformatted = {index: parts[index] for index in _in_pre(parts)} if "<pre" in sanitized else {}
+    # In HTML a line break in text is space; the converter would keep it, and Markdown would
+    # read a `#`, `-`, `>` or `1.` after it as the start of a block. The texts are escaped
+    # together, at C speed: most bodies hold more than a thousand of them.
+    texts = _SEPARATOR.join(parts[::2]).replace("\n", " ").replace("\r", " ")
+    parts[::2] = _protect(texts).split(_SEPARATOR)
+    for index, text in preformatted.items():
+        parts[index] = _protect(text)  # line breaks and all
+    result = _converter.convert("".join(parts), _NATIVE_OPTIONS)
+    markdown = _restored(result.content or "")
+    if "md-keep-" in markdown:
+        markdown = _KEPT_EMPHASIS.sub(r"<\1\2>", markdown)
     markdown = _TRIMMED_LINE.sub(lambda line: line.group(0).replace("\u3000", "&#12288;"), markdown)
     return markdown.replace("{", "&#123;").replace("}", "&#125;").strip("\n")
