@@ -3,7 +3,8 @@
     python benchmarks/bench_stages.py [--rounds 50] [--repeat 1] [--converters]
 
 Each step runs ``--rounds`` times on each page after one warm-up call; the figure is CPU ms per
-call (``time.process_time``), the mean over the pages, for the 8 golden pages
+call (``time.process_time``), the mean over the pages (their least, most and median in
+brackets), for the 8 golden pages
 (``tests/data/sina/golden``) and the 5 saved pages (``tests/data/sina/pages``) apart. With
 ``--repeat N`` each page's figure is the least of N such runs, which a busy machine inflates
 less. ``markdown - clean`` is what the markdown body costs beyond the clean body it starts from.
@@ -49,7 +50,8 @@ def cpu_ms(step: Callable[[], Any], rounds: int, repeat: int = 1) -> float:
 
 
 def _spread(values: list[float]) -> str:
-    return f"{statistics.mean(values):6.3f}  ({min(values):.3f}-{max(values):.3f})"
+    low, high, median = min(values), max(values), statistics.median(values)
+    return f"{statistics.mean(values):6.3f}  ({low:.3f}-{high:.3f}, median {median:.3f})"
 
 
 def pages() -> dict[str, list[tuple[bytes, str]]]:

@@ -199,8 +199,19 @@ def _restore_raw(match: re.Match[str]) -> str:
     return _RAW[match.group(0)]
 
 
+def _replaced(markdown: str) -> str:
+    """Every placeholder of ``markdown`` (with no :data:`_KEEP`) replaced by what it stands for:
+    one pass per placeholder the text holds is cheaper than a call per placeholder."""
+    for placeholder, replacement in _RESTORE.items():
+        if placeholder in markdown:
+            markdown = markdown.replace(placeholder, replacement)
+    return markdown
+
+
 def _restored(markdown: str) -> str:
     if "<pre" not in markdown:
+        if _KEEP not in markdown:
+            return _replaced(markdown)
         return _RESTORABLE.sub(_restore, markdown)
     parts = _PRE_BLOCK.split(markdown)
     parts[::2] = [_RESTORABLE.sub(_restore, part) for part in parts[::2]]
