@@ -230,8 +230,9 @@ class ImagesMode(StrEnum):
     SAVE = "save"
     """Every picture is downloaded into ``ARCHIVE_IMAGES_DIR``; posts are left as they are."""
     LOCAL = "local"
-    """``save``, and clean posts show the stored pictures from ``ARCHIVE_IMAGES_URL``; not
-    with ``ARCHIVE_BODY=verbatim``, whose posts stay the older pipeline's bytes."""
+    """``save``, and clean and markdown posts show the stored pictures from
+    ``ARCHIVE_IMAGES_URL``; not with ``ARCHIVE_BODY=verbatim``, whose posts stay the older
+    pipeline's bytes."""
 
 
 _HOST_PATTERN = re.compile(r"^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
@@ -425,7 +426,7 @@ def validate_settings(settings: BaseSettings) -> None:
         # every post of an archive that keeps them.
         raise ConfigError(
             "ARCHIVE_IMAGES=local rewrites posts, and ARCHIVE_BODY=verbatim posts stay as the"
-            " older pipeline wrote them; use ARCHIVE_IMAGES=save, or ARCHIVE_BODY=clean"
+            " older pipeline wrote them; use ARCHIVE_IMAGES=save, or ARCHIVE_BODY=clean or markdown"
         )
 
 

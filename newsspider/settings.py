@@ -11,7 +11,8 @@ COMMANDS_MODULE = "newsspider.commands"
 
 # --- Archive -----------------------------------------------------------------------------------
 ARCHIVE_DIR = "output"  # the archive root; posts go to ARCHIVE_DIR/金融/新浪财经/<channel>/
-ARCHIVE_BODY = "clean"  # clean | verbatim (byte for byte what the older pipeline wrote)
+# clean | verbatim (byte for byte what the older pipeline wrote) | markdown (clean, as Markdown)
+ARCHIVE_BODY = "clean"
 ARCHIVE_AUTHOR = "site"  # site (新浪财经) | source (the article's own source)
 ARCHIVE_FSYNC = True  # fsync each post before its rename, its folder before the index commit
 ARCHIVE_LOCK_WAIT = 0  # seconds to wait for another run's archive lock; 0: stop at once

@@ -79,7 +79,7 @@ def test_pages_parsed_and_bodies_rendered_in_a_worker_match_the_crawl_process():
         assert page == read_article(body, "utf-8")
         assert bodies == [render_body(page.body_html, url, m) for m in BodyMode]
     assert stats["workers/started"] == 1
-    assert stats["workers/tasks"] == 1 + 3 * len(pages)
+    assert stats["workers/tasks"] == 1 + (1 + len(BodyMode)) * len(pages)
 
 
 PAGE_FILES = [g / "page.html" for g in GOLDEN_DIRS] + sorted((DATA / "pages").glob("*/*.html"))

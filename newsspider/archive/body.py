@@ -11,7 +11,11 @@ Two modes:
   with nh3 and laid out so that Markdown leaves it alone. Its ``headimg`` is the first picture of
   that clean body, never one it removed.
 
-Both modes escape ``{`` and ``}`` as ``&#123;``/``&#125;``: Hexo runs post bodies through Nunjucks.
+* ``markdown`` is the clean body converted to Markdown (:mod:`newsspider.archive.markdown`):
+  what a clean post keeps, in Markdown syntax, with the same ``headimg``.
+
+Every mode escapes ``{`` and ``}`` as ``&#123;``/``&#125;``: Hexo runs post bodies through
+Nunjucks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from urllib.parse import urljoin
 
 import nh3
 from lxml import etree
+
+from newsspider.archive.markdown import MAX_DEPTH, to_markdown
 
 VOID_ELEMENTS = frozenset(
     [
@@ -129,6 +135,7 @@ class BodyMode(StrEnum):
 
     VERBATIM = "verbatim"
     CLEAN = "clean"
+    MARKDOWN = "markdown"
 
 
 @dataclass(frozen=True)
@@ -262,23 +269,59 @@ def _verbatim(root: etree._Element, base_url: str) -> ArchiveBody:
     return ArchiveBody(html=escape_braces("".join(out)), headimg=first_image(root))
 
 
+def _sanitized(root: etree._Element, base_url: str, *, flat: bool = False) -> str:
+    """The article content as nh3 writes it: what clean mode keeps, before its layout; with
+    ``flat``, nested at most :data:`~newsspider.archive.markdown.MAX_DEPTH` deep
+    (:func:`_flatten`)."""
+    _absolutize(root, base_url)
+    for element in _doomed(root):
+        _remove(element)
+    if flat:
+        _flatten(root)
+    markup = "".join(
+        [_escape_text(root.text or "")]
+        + [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in root]
+    )
+    return _CLEANER.clean(markup)
+
+
 def _clean(root: etree._Element, base_url: str) -> ArchiveBody:
     """The article content, sanitized, one block per line with no indentation.
 
     ``headimg`` is the first picture of this clean body, or ``''``: never a QR code, ad or hidden
     share image removed here, nor a picture whose ``src`` nh3 drops (``data:``, ``javascript:``).
     """
-    _absolutize(root, base_url)
-    for element in _doomed(root):
-        _remove(element)
-    markup = "".join(
-        [_escape_text(root.text or "")]
-        + [etree.tostring(c, method="html", encoding="unicode", with_tail=True) for c in root]
-    )
-    sanitized = _CLEANER.clean(markup)
+    sanitized = _sanitized(root, base_url)
     lines = (line for line in _LEADING_SPACE.sub("", sanitized).splitlines())
     text = "\n".join(line for line in lines if line.strip(_HTML_SPACE))
     return ArchiveBody(html=escape_braces(text), headimg=_first_sanitized_image(sanitized))
+
+
+# The elements MAX_DEPTH deep in a fragment's body (/html/body/… : two steps more). A path of
+# steps visits each element once; a predicate counting ancestors costs five times more.
+_AT_MAX_DEPTH = etree.XPath("/" + "/".join(["*"] * (MAX_DEPTH + 2)))
+
+
+def _flatten(root: etree._Element) -> None:
+    """Replace every element nested deeper than :data:`~newsspider.archive.markdown.MAX_DEPTH`
+    in ``root`` (a fragment's body) by its content: text, and void elements (pictures, line
+    breaks) where they stand."""
+    for element in cast(list[etree._Element], _AT_MAX_DEPTH(root)):
+        names = {
+            tag
+            for tag in (node.tag for node in element.iterdescendants())
+            if isinstance(tag, str) and tag not in VOID_ELEMENTS
+        }
+        if names:
+            etree.strip_tags(element, *names)
+
+
+def _markdown(root: etree._Element, base_url: str) -> ArchiveBody:
+    """The clean body (:func:`_clean`) in Markdown, with the clean body's ``headimg``; elements
+    nested deeper than the converter reads (:data:`~newsspider.archive.markdown.MAX_DEPTH`)
+    are written as their content."""
+    sanitized = _sanitized(root, base_url, flat=True)
+    return ArchiveBody(html=to_markdown(sanitized), headimg=_first_sanitized_image(sanitized))
 
 
 # nh3 writes every attribute as name="value" with `"` escaped inside values, and `<` in text as
@@ -386,14 +429,26 @@ def render_body(body_html: str, base_url: str, mode: BodyMode) -> ArchiveBody | 
         return None
     if mode is BodyMode.VERBATIM:
         return _verbatim(root, base_url)
+    if mode is BodyMode.MARKDOWN:
+        return _markdown(root, base_url)
     return _clean(root, base_url)
 
 
 def post_content(body: str, mode: BodyMode) -> str:
-    """What follows the front matter: the body inside the archive's ``<div>`` wrapper.
+    """What follows the front matter: the body inside the archive's ``<div>`` wrapper, or in
+    markdown mode the body alone (between blank lines: see :func:`is_markdown_content`).
 
     Verbatim mode keeps the older pipeline's exact whitespace around the wrapper.
     """
     if mode is BodyMode.VERBATIM:
         return f"\n<div>   \n{body}  \n</div>\n            "
+    if mode is BodyMode.MARKDOWN:
+        return f"\n{body}\n"
     return f"\n<div>\n{body}\n</div>\n"
+
+
+def is_markdown_content(content: str) -> bool:
+    """True when ``content`` (what follows a post's front matter) is a markdown body: any but
+    the ``<div>`` wrapper of the HTML modes, which a markdown body never starts with (the
+    converter writes no ``<div>``, and text that shows one is escaped)."""
+    return not content.lstrip("\n").startswith("<div>")

@@ -21,10 +21,11 @@ import html
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsspider.archive.body import is_markdown_content
 from newsspider.archive.front_matter import split_post
 from newsspider.archive.index import LIVE, STATE_DIR, ArchiveIndex
 from newsspider.sina.urls import NotSinaUrl, trusted_url
@@ -67,15 +68,57 @@ def picture_url(url: object, hosts: Iterable[str]) -> str:
         raise NotPictureUrl(exc.reason, url) from None
 
 
-# <img src="…"> as both body modes serialize it (lxml and nh3 quote attributes with ").
+# <img src="…"> as the HTML body modes serialize it (lxml and nh3 quote attributes with ").
 _IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"', re.I)
+# ![alt](destination "title") as markdown bodies write a picture (newsspider.archive.markdown):
+# the destination in <…>, or bare with backslash escapes and balanced parentheses. Text never
+# matches: its `[`, `]`, `\\` and `<` are escaped.
+_MARKDOWN_IMAGE = re.compile(
+    r"!\[(?:[^\]\\\n]|\\.)*\]\("
+    r"(?P<dest><(?:[^<>\\\n]|\\.)*>|(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))+)"
+    r'(?:\s+"(?:[^"\\\n]|\\.)*")?\)'
+)
+# In a markdown body a picture is either (raw HTML is left where Markdown has no syntax).
+_ANY_IMAGE = re.compile(f"{_IMG_SRC.pattern}|{_MARKDOWN_IMAGE.pattern}", re.I)
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_PLAIN_DESTINATION = re.compile(r"[^\s()<>\\]+")
+
+
+def _markdown_url(destination: str) -> str:
+    """The URL a markdown image destination stands for (as its body's renderer reads it)."""
+    if destination.startswith("<"):
+        destination = destination[1:-1]
+    url = _BACKSLASH_ESCAPE.sub(r"\1", destination)
+    return url.replace("&#123;", "{").replace("&#125;", "}")
+
+
+def _markdown_destination(url: str) -> str:
+    """``url`` as a markdown image destination, braces escaped for Nunjucks."""
+    if not _PLAIN_DESTINATION.fullmatch(url):
+        url = "<" + re.sub(r"([<>\\])", r"\\\1", url) + ">"
+    return url.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _sources(body: str) -> Iterator[tuple[re.Match[str], int | str, str]]:
+    """Each picture of ``body`` (post content): its match, the group holding its URL in the
+    body, and the URL."""
+    if not is_markdown_content(body):
+        for match in _IMG_SRC.finditer(body):
+            yield match, 1, html.unescape(match.group(1))
+        return
+    for match in _ANY_IMAGE.finditer(body):
+        if match.group(1) is not None:
+            yield match, 1, html.unescape(match.group(1))
+        else:
+            yield match, "dest", _markdown_url(match.group("dest"))
 
 
 def post_images(body: str, headimg: str) -> tuple[str, ...]:
-    """The pictures a post shows, each once, in order: ``headimg`` and every ``<img src>`` of
-    its ``body`` (as rendered: absolute URLs); only http(s) URLs (a ``data:`` picture is in the
-    post already)."""
-    found = [headimg, *(html.unescape(src) for src in _IMG_SRC.findall(body))]
+    """The pictures a post shows, each once, in order: ``headimg`` and every picture of its
+    ``body`` (as rendered: absolute URLs): each ``<img src>``, and in a markdown body
+    (:func:`~newsspider.archive.body.is_markdown_content`) each ``![alt](url)`` too; only
+    http(s) URLs (a ``data:`` picture is in the post already)."""
+    found = [headimg, *(url for _match, _group, url in _sources(body))]
     return tuple(dict.fromkeys(url for url in found if url.startswith(("https://", "http://"))))
 
 
@@ -84,20 +127,22 @@ def localize(
 ) -> tuple[str, str]:
     """``body`` and ``headimg`` with each picture of ``stored`` (picture URL, as
     :func:`post_images` gives it, to its stored file's name) pointing at ``url_prefix`` + that
-    name. Only the ``src`` values of ``<img>`` tags and ``headimg`` change; a picture not in
-    ``stored`` keeps its URL, and text that merely shows a URL is left alone."""
-
-    def local_src(match: re.Match[str]) -> str:
-        name = stored.get(html.unescape(match.group(1)))
+    name. Only the pictures' URLs (``<img src>``, ``![alt](url)`` in a markdown body) and
+    ``headimg`` change; a picture not in ``stored`` keeps its URL, and text or a link that
+    merely shows a URL is left alone."""
+    out: list[str] = []
+    done = 0
+    for match, group, url in _sources(body):
+        name = stored.get(url)
         if name is None:
-            return match.group(0)
-        start, end = match.span(1)
-        at = match.start(0)
-        tag = match.group(0)
-        return tag[: start - at] + html.escape(url_prefix + name) + tag[end - at :]
-
+            continue
+        start, end = match.span(group)
+        local = url_prefix + name
+        written = html.escape(local) if group == 1 else _markdown_destination(local)
+        out += [body[done:start], written]
+        done = end
     local_head = url_prefix + stored[headimg] if headimg in stored else headimg
-    return _IMG_SRC.sub(local_src, body), local_head
+    return "".join([*out, body[done:]]), local_head
 
 
 def images_of_post(data: bytes) -> tuple[str, ...]:
