@@ -322,6 +322,7 @@ _ARCHIVE_IMAGES_DIR = Setting("ARCHIVE_IMAGES_DIR", parse_archive_dir)
 _ARCHIVE_IMAGES_URL = Setting("ARCHIVE_IMAGES_URL", parse_url_prefix)
 _ARCHIVE_IMAGES_MAXSIZE = Setting("ARCHIVE_IMAGES_MAXSIZE", whole_number(1))
 _ARCHIVE_IMAGES_HOSTS = Setting("ARCHIVE_IMAGES_HOSTS", parse_host_patterns)
+_ARCHIVE_IMAGES_FETCH = Setting("ARCHIVE_IMAGES_FETCH", parse_bool)
 _ARCHIVE_WARC = Setting("ARCHIVE_WARC", parse_bool)
 _ARCHIVE_WARC_MAXSIZE = Setting("ARCHIVE_WARC_MAXSIZE", whole_number(1))
 _SINA_MIRROR = Setting("SINA_MIRROR", _parse_mirror_setting)
@@ -503,6 +504,9 @@ class ImagesConfig:
     maxsize: int
     hosts: tuple[str, ...]
     """The only hosts pictures are fetched from: names, or ``*.domain`` for its subdomains."""
+    fetch: bool
+    """False: no picture is fetched (``scrapy rebuild``); with ``local``, posts show the
+    pictures stored already."""
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ImagesConfig:
@@ -512,6 +516,7 @@ class ImagesConfig:
             url=_ARCHIVE_IMAGES_URL.read(settings),
             maxsize=_ARCHIVE_IMAGES_MAXSIZE.read(settings),
             hosts=_ARCHIVE_IMAGES_HOSTS.read(settings),
+            fetch=_ARCHIVE_IMAGES_FETCH.read(settings),
         )
 
     def folder_of(self, root: Path) -> Path:

@@ -32,6 +32,9 @@ ARCHIVE_IMAGES_URL = "/images/"  # the URL prefix under which the site serves AR
 ARCHIVE_IMAGES_MAXSIZE = 10 * 1024 * 1024  # bytes; a larger picture is refused
 # The only hosts pictures are fetched from: Sina's image CDNs and WeChat's, which posts embed.
 ARCHIVE_IMAGES_HOSTS = ["*.sinaimg.cn", "mmbiz.qpic.cn"]
+# False: no picture is fetched; with local, posts show the pictures stored already (scrapy
+# rebuild runs so: it makes no request).
+ARCHIVE_IMAGES_FETCH = True
 # Picture requests follow redirects, to picture URLs of ARCHIVE_IMAGES_HOSTS only
 # (newsspider/redirects.py); Scrapy's media pipelines do not follow them by default.
 MEDIA_ALLOW_REDIRECTS = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import signal
 import subprocess
 import time
@@ -20,7 +21,9 @@ from newsspider.archive.warc import WRITING_NOTE, complete_length, read_capture,
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDEN, GOLDENS, synthetic_article
 from utils.crawl import REPO, audit, crawl_command, latest_report, run_crawl, scrapy
+from utils.items import CLEAN
 from utils.mocksina import MockSina
+from utils.pictures import golden_pictures, serve_pictures
 
 pytestmark = pytest.mark.e2e
 
@@ -330,7 +333,45 @@ def test_capture_and_rebuild_refuse_what_they_cannot_do(tmp_path):
     (tmp_path / "empty" / ".newsspider" / "index.sqlite3").write_bytes(b"")
     unselected = scrapy("rebuild", "-s", f"ARCHIVE_DIR={tmp_path / 'empty'}")
     assert unselected.returncode == 2 and "say what to rebuild" in unselected.stderr
-    pictures = rebuild(tmp_path / "empty", ARCHIVE_IMAGES="save")
-    assert pictures.returncode == 2 and "ARCHIVE_IMAGES=save fetches pictures" in pictures.stderr
+    pictures = rebuild(tmp_path / "empty", ARCHIVE_IMAGES="save", ARCHIVE_IMAGES_FETCH=True)
+    assert pictures.returncode == 2
+    assert "ARCHIVE_IMAGES_FETCH=True fetches pictures" in pictures.stderr
     bad = scrapy("crawl", "sina_finance", "-s", "ARCHIVE_WARC_MAXSIZE=0")
     assert bad.returncode == 2 and "ARCHIVE_WARC_MAXSIZE='0' is not valid" in bad.stderr
+
+
+def test_a_local_rebuild_fetches_no_picture_and_shows_those_stored_since_the_crawl(tmp_path):
+    archive = tmp_path / "site" / "source" / "_posts"
+    pictures = tmp_path / "site" / "source" / "images"
+    urls = golden_pictures(CLEAN)
+    dead = urls[1]
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        server.fail_next(dead, times=99, status=404)
+        crawled = run_crawl(
+            server.base_url, archive, "-a", "pages=1", ARCHIVE_WARC=True, ARCHIVE_IMAGES="local"
+        )
+        assert crawled.returncode == 0, crawled.stderr[-3000:]
+        posts = posts_under(archive)
+        showing = {name for name, post in posts.items() if dead.encode() in post}
+        assert showing
+
+        same = rebuild(archive, ARCHIVE_IMAGES="local")
+        assert same.returncode == 0, same.stderr[-3000:]
+        assert posts_under(archive) == posts  # the stored pictures kept, none fetched
+
+        server.fail_next(dead, times=0)
+        retried = scrapy(
+            "archive_images", "--retry", "-s", f"ARCHIVE_DIR={archive}",
+            "-s", f"SINA_MIRROR={server.base_url}", "-s", "ARCHIVE_IMAGES=local",
+        )  # fmt: skip
+        assert retried.returncode == 0, retried.stderr[-3000:]
+    gained = rebuild(archive, ARCHIVE_IMAGES="local")  # the mock is gone: no network at all
+    assert gained.returncode == 0, gained.stderr[-3000:]
+    after = posts_under(archive)
+    assert {name for name in posts if after[name] != posts[name]} == showing
+    for name in showing:
+        assert dead.encode() not in after[name]
+    for post in after.values():
+        for src in re.findall(r'<img\b[^>]*?\ssrc="([^"]*)"', post.decode("utf-8")):
+            assert src.startswith("/images/") and (pictures / src[len("/images/") :]).is_file()

@@ -34,11 +34,12 @@ class Command(RefreshCommand):
         super()._check_index()
         assert self.settings is not None
         images = ImagesConfig.from_settings(run_settings(self.settings, self.spider))
-        if images.mode is not ImagesMode.OFF:
-            # Pictures are fetched, and a rebuild makes no request.
+        if images.mode is not ImagesMode.OFF and images.fetch:
+            # The spider turns fetching off; only ARCHIVE_IMAGES_FETCH=True given by hand is
+            # left, and a rebuild makes no request.
             raise UsageError(
-                f"scrapy rebuild makes no request, and ARCHIVE_IMAGES={images.mode.value}"
-                " fetches pictures; rebuild with ARCHIVE_IMAGES=off",
+                "scrapy rebuild makes no request, and ARCHIVE_IMAGES_FETCH=True fetches"
+                " pictures; leave it out (posts show the pictures stored already)",
                 print_help=False,
             )
 

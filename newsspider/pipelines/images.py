@@ -102,8 +102,10 @@ class PicturePipeline(FilesPipeline):
       (the index records them) that are not stored are asked for again (``images/retried``):
       those earlier runs failed to store, and those whose file is gone.
 
-    Switched off (``NotConfigured``) unless ``ARCHIVE_IMAGES`` is :attr:`MODE`, and in a
-    process that does not write the archive (``ARCHIVE_WRITES=False``).
+    With ``ARCHIVE_IMAGES_FETCH=False`` (``scrapy rebuild``) nothing is fetched: items pass
+    on, with ``local`` showing the pictures stored already. Switched off (``NotConfigured``)
+    unless ``ARCHIVE_IMAGES`` is :attr:`MODE`, and in a process that does not write the
+    archive (``ARCHIVE_WRITES=False``).
     """
 
     MODE = ImagesMode.SAVE
@@ -145,6 +147,11 @@ class PicturePipeline(FilesPipeline):
     def open_spider(self, spider: Any = None) -> None:
         super().open_spider()
         self._record = PictureRecord(self.record_path)
+        if not self.config.fetch:
+            logger.info(
+                "Pictures: %s (none fetched in this run: ARCHIVE_IMAGES_FETCH)", self.folder
+            )
+            return
         census = take_census(self.index.pictures(), self.record, self.folder, self.config.hosts)
         missing = tuple(picture.url for picture in census.missing)
         logger.info(
@@ -184,6 +191,8 @@ class PicturePipeline(FilesPipeline):
     # --- which pictures are asked for ------------------------------------------------------------
 
     def get_media_requests(self, item: Any, info: MediaPipeline.SpiderInfo) -> list[Request]:
+        if not self.config.fetch:
+            return []
         if isinstance(item, ArticleItem):
             urls: tuple[str, ...] = item.images
         elif isinstance(item, _MissingPictures):

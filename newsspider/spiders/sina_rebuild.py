@@ -88,8 +88,9 @@ class SinaRebuildSpider(ArticleSpider):
 
     name = "sina_rebuild"
     write_reason = "rebuild"
-    # Nothing is fetched, so nothing is captured.
-    custom_settings = {"ARCHIVE_WARC": False}  # noqa: RUF012 (Scrapy's own attribute)
+    # Nothing is fetched, so nothing is captured, and no picture either: with
+    # ARCHIVE_IMAGES=local, posts show the pictures stored already.
+    custom_settings = {"ARCHIVE_WARC": False, "ARCHIVE_IMAGES_FETCH": False}  # noqa: RUF012
 
     def __init__(self, **kwargs: Any) -> None:
         selection = {k: kwargs.pop(k) for k in REFRESH_ARGS if k in kwargs}
