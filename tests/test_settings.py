@@ -146,6 +146,7 @@ CASES: dict[str, tuple[list[object], list[object]]] = {
     ),
     "ARCHIVE_IMAGES_MAXSIZE": (["1", "10485760", 2048], ["0", "-1", "1.5", "abc", ""]),
     "ARCHIVE_WARC": FLAG,
+    "ARCHIVE_IMAGES_FETCH": FLAG,
     "ARCHIVE_WARC_MAXSIZE": (["1", "1073741824", 4096], ["0", "-1", "1.5", "1e9", "abc", ""]),
     "ARCHIVE_IMAGES_HOSTS": (
         [["*.sinaimg.cn", "mmbiz.qpic.cn"], "*.sinaimg.cn,mmbiz.qpic.cn", "Img.Example.COM"],
