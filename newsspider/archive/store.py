@@ -15,13 +15,14 @@ counts), and its owner logs and counts.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
-from newsspider.archive.history import keep_version
-from newsspider.archive.index import ArchiveIndex, IndexRow, remove_stale_temp_files
+from newsspider.archive.history import Kept, WriteReason, keep_version, versions_written
+from newsspider.archive.index import ArchiveIndex, IndexRow, VersionRow, remove_stale_temp_files
 from newsspider.archive.lock import ArchiveLock
 from newsspider.archive.paths import PostPaths
 from newsspider.archive.pictures import record_post_pictures
@@ -32,11 +33,22 @@ from newsspider.archive.repair import repair_index
 class PostWrite:
     """What :func:`put_post` found and did: whether a post was at the path (``existed``),
     whether its bytes changed (``written``; when not, nothing was touched), and the SHA-256 of
-    the post's bytes now."""
+    the post's bytes now; their ``size``, when it looked (``at``), and the previous bytes it
+    moved to history (``kept``), if any."""
 
     existed: bool
     written: bool
     sha256: str
+    size: int = 0
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    kept: Kept | None = None
+
+    def versions(self, relative: str, why: WriteReason) -> tuple[VersionRow, ...]:
+        """The version records of this write of the post at ``relative``, made for ``why``
+        (:func:`~newsspider.archive.history.versions_written`)."""
+        return versions_written(
+            relative, at=self.at, why=why, sha256=self.sha256, size=self.size, kept=self.kept
+        )
 
 
 def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> PostWrite:
@@ -49,16 +61,30 @@ def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> P
     disk."""
     path = root / relative
     digest = hashlib.sha256(data).hexdigest()
+    at = datetime.now(UTC)
     try:
         previous: bytes | None = path.read_bytes()
     except FileNotFoundError:
         previous = None
     if previous == data:
-        return PostWrite(existed=True, written=False, sha256=digest)
+        return PostWrite(existed=True, written=False, sha256=digest, size=len(data), at=at)
+    kept = None
     if previous is not None:
-        keep_version(root, relative, previous, fsync=fsync)
+        file = keep_version(root, relative, previous, fsync=fsync, at=at)
+        kept = Kept(
+            file.relative_to(root).as_posix(),
+            hashlib.sha256(previous).hexdigest(),
+            len(previous),
+        )
     write_atomic(path, data, fsync=fsync, folder_sync=False)
-    return PostWrite(existed=previous is not None, written=True, sha256=digest)
+    return PostWrite(
+        existed=previous is not None,
+        written=True,
+        sha256=digest,
+        size=len(data),
+        at=at,
+        kept=kept,
+    )
 
 
 def sha256_of(path: Path) -> str | None:
@@ -157,12 +183,18 @@ class ArchiveStore:
         )
         return relative, None
 
-    def written(self, row: IndexRow) -> None:
-        """Record a post its writer put on disk (atomically, fsynced): the journal keeps the row
-        until its transaction commits, and its folder is synced before that."""
+    def written(self, row: IndexRow, versions: Iterable[VersionRow] = ()) -> None:
+        """Record a post its writer put on disk (atomically, fsynced), with the ``versions``
+        that write made (:meth:`PostWrite.versions`; an importer makes its own): the journal
+        keeps the row and the versions, on one line, until their transaction commits, and the
+        post's folder is synced before that. A version kept in history must be on disk (its
+        file fsynced) before it is recorded here."""
+        records = tuple(versions)
         if self.fsync:
             self._unsynced.add((self.root / row.path).parent)
-        self.index.journal(row)
+        self.index.journal(row, records)
+        for version in records:
+            self.index.put_version(version)
         self.index.put(row)
 
     def _sync_folders(self) -> None:

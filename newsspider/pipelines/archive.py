@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+from newsspider.archive.history import WriteReason
 from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore, put_post
 from newsspider.config import ArchiveConfig, Config
@@ -45,6 +46,10 @@ class ArchiveWriterPipeline:
       loses text.
     * A post already on disk that the index does not know (an archive from the older pipeline)
       is adopted: recorded, and rewritten only when the new rendering differs.
+    * Every version written is recorded with why it was written: the spider's
+      ``write_reason`` (a :class:`~newsspider.archive.history.WriteReason` value; ``crawl``
+      for a spider that names none), or ``adoption`` for an adopted post, also when its bytes
+      were kept as they were.
     * An article whose worker process died before its post was written fails
       (``sina/failed/worker_crashed``); it is not indexed, so the next run fetches it again.
 
@@ -58,6 +63,7 @@ class ArchiveWriterPipeline:
         self.store = store
         self.config = config
         self.workers = WorkerPool.of(crawler)
+        self.reason = _reason_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveWriterPipeline:
@@ -132,16 +138,35 @@ class ArchiveWriterPipeline:
             status=LIVE,
             images=item.images,
         )
-        if known is None and put.existed:
+        adopted = known is None and put.existed
+        why = WriteReason.ADOPTION if adopted else self.reason
+        if adopted:
             self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
         if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
+            if adopted:  # the post as it was becomes a version of the archive
+                for version in put.versions(relative, why):
+                    store.index.put_version(version)
             return dataclasses.replace(item, post_path=relative)
         if put.existed:
             self.stats.inc_value(ARCHIVE_HISTORY)
-        store.written(row)
+        store.written(row, put.versions(relative, why))
         self.stats.inc_value(ARCHIVE_WRITTEN)
         self.stats.inc_value(ARCHIVE_UPDATED if put.existed else ARCHIVE_NEW)
         return dataclasses.replace(item, post_path=relative)
+
+
+def _reason_of(crawler: Crawler) -> WriteReason:
+    """Why the crawl's spider writes posts: its class's ``write_reason``, ``crawl`` when it
+    names none. A value that is no reason is a programming error, refused at start."""
+    spider = crawler.spidercls
+    value = getattr(spider, "write_reason", WriteReason.CRAWL)
+    try:
+        return WriteReason(value)
+    except ValueError:
+        reasons = ", ".join(reason.value for reason in WriteReason)
+        raise ValueError(
+            f"{spider.__name__}.write_reason = {value!r} is not one of {reasons}"
+        ) from None
