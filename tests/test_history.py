@@ -201,6 +201,26 @@ def test_temp_files_and_strangers_in_the_history_folder_are_not_versions(tmp_pat
     assert len(listed(tmp_path)) == 2
 
 
+def test_a_write_stopped_after_keeping_the_post_adds_no_version(tmp_path):
+    store = ArchiveStore.open(tmp_path)
+    first = write(store, b"A", WriteReason.CRAWL)
+    # A write that kept the post in history and was killed before it wrote the new one ...
+    keep_version(tmp_path, ROW.path, b"A", at=datetime.now(UTC))
+    write(store, b"B", WriteReason.REFRESH)  # ... and the next write, which kept it again
+    store.close()
+    assert len(list(history_folder(tmp_path, ROW.path).iterdir())) == 2
+    versions = listed(tmp_path, current_sha256=sha(b"B"))
+    assert [(v.why, v.sha256, v.at) for v in versions] == [
+        ("crawl", sha(b"A"), first.at.isoformat(timespec="microseconds")),
+        ("refresh", sha(b"B"), versions[1].at),
+    ]
+    # An old archive's repeated files are one version too.
+    keep_version(tmp_path, "x.md", b"old")
+    keep_version(tmp_path, "x.md", b"old")
+    (tmp_path / "x.md").write_bytes(b"new")
+    assert [v.sha256 for v in listed(tmp_path, "x.md")] == [sha(b"old"), sha(b"new")]
+
+
 KILLED = """
 import dataclasses, os, sys
 from pathlib import Path

@@ -13,7 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
-from newsspider.archive.history import Kept
+from newsspider.archive.history import Kept, post_versions, version_bytes
 from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
 from newsspider.archive.pictures import post_images
@@ -207,6 +207,25 @@ def test_each_version_records_why_the_spider_wrote_it(tmp_path):
     [replaced, current] = refresh.index.versions(item.post_path)
     assert replaced.kept is not None and current.kept is None
     assert (tmp_path / replaced.kept).read_bytes() == golden.expected
+
+
+def test_a_write_a_kill_left_unrecorded_is_recorded_by_the_next_run(tmp_path):
+    golden = GOLDENS[2]
+    first = Chain(tmp_path)
+    item = first.run(fetched(golden))
+    clean = build_post(fetched(golden), CLEAN).post  # what the killed refresh wrote
+    put_post(tmp_path, item.post_path, clean)  # ... before it could record it
+    refresh = Chain(tmp_path, SinaRefreshSpider, ARCHIVE_BODY="clean")
+    refresh.run(fetched(golden))
+    assert refresh.stat("archive/unchanged") == 1
+    assert whys(refresh, item) == ["crawl", "refresh"]
+    refresh.index.commit()
+    versions = post_versions(tmp_path, refresh.index, item.post_path, current_sha256=None)
+    assert [(v.why, v.recorded, v.current) for v in versions] == [
+        ("crawl", True, False),  # its bytes: the history file the killed write kept
+        ("refresh", True, True),
+    ]
+    assert [version_bytes(tmp_path, v) for v in versions] == [golden.expected, clean]
 
 
 class NamedReason(SinaFinanceSpider):

@@ -208,25 +208,14 @@ def post_versions(
         if data is not None:
             digest = hashlib.sha256(data).hexdigest()
             entries.append(_Entry(order, None, None, digest, len(data), file, False, False))
-    # Recorded versions whose bytes are gone (a history file deleted, a post changed by hand),
-    # listed where they were written.
     for record in records:
         in_use = record is newest and current is not None and current.recorded
         if (record.kept is None and not in_use) or record.kept in by_file:
-            lost = _Entry(
-                record.at or "",
-                record.at,
-                record.why,
-                record.sha256,
-                record.size,
-                None,
-                False,
-                True,
-            )
-            entries.append(lost)
+            entries.append(_unplaced(record, entries))
     entries.sort(key=lambda entry: entry.order)
     if current is not None:
         entries.append(current)
+    entries = _without_repeats(entries)
     versions = []
     replaced_at: str | None = None
     for number, entry in enumerate(entries, 1):
@@ -245,6 +234,42 @@ def post_versions(
         # The next version was written when this one was replaced (its history file's time).
         replaced_at = entry.order if entry.file is not None and not entry.current else None
     return versions
+
+
+def _without_repeats(entries: list[_Entry]) -> list[_Entry]:
+    """``entries`` without the history files that repeat the version after them: no write
+    replaces a post with the same bytes, so such a file was kept by a write that was stopped
+    before it wrote the post (the next write kept the same bytes again)."""
+    kept: list[_Entry] = []
+    for entry in entries:
+        if kept and kept[-1].sha256 == entry.sha256 and not kept[-1].recorded:
+            kept[-1] = entry
+        elif not (kept and kept[-1].sha256 == entry.sha256 and not entry.recorded):
+            kept.append(entry)
+    return kept
+
+
+def _unplaced(record: VersionRow, entries: list[_Entry]) -> _Entry:
+    """A recorded version no record places: its bytes are the first history file no record
+    names with its SHA-256 (kept by a write whose record a kill lost), which then takes the
+    record's time and reason; else they are gone (a history file deleted, a post changed by
+    hand), and it is listed where it was written."""
+    for entry in entries:
+        if not entry.recorded and entry.sha256 == record.sha256:
+            entries.remove(entry)
+            return _Entry(
+                entry.order,
+                record.at,
+                record.why,
+                record.sha256,
+                entry.size,
+                entry.file,
+                False,
+                True,
+            )
+    return _Entry(
+        record.at or "", record.at, record.why, record.sha256, record.size, None, False, True
+    )
 
 
 def _current(

@@ -146,7 +146,10 @@ class ArchiveWriterPipeline:
         if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
-            if adopted:  # the post as it was becomes a version of the archive
+            # An adopted post, as it was, becomes a version of the archive; so does a post
+            # whose bytes the index did not know (written by a run killed before it recorded
+            # the write).
+            if adopted or (known is not None and known.sha256 != put.sha256):
                 for version in put.versions(relative, why):
                     store.index.put_version(version)
             return dataclasses.replace(item, post_path=relative)
