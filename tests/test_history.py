@@ -280,16 +280,25 @@ def test_a_journal_replayed_after_its_commit_adds_no_version(tmp_path):
     again.close()
 
 
+KILLED_AFTER_A_REWRITE = """
+import os, sys
+from pathlib import Path
+from newsspider.archive.history import WriteReason
+from newsspider.archive.store import ArchiveStore
+sys.path.insert(0, sys.argv[2])
+from test_history import write
+store = ArchiveStore.open(Path(sys.argv[1]), batch_size=1000, batch_seconds=1000)
+write(store, b"A", WriteReason.CRAWL)
+store.index.commit()
+write(store, b"B", WriteReason.REFRESH)
+os._exit(9)
+"""
+
+
 def test_a_journaled_version_whose_history_file_is_gone_is_not_recovered(tmp_path):
-    store = ArchiveStore.open(tmp_path, batch_size=1000, batch_seconds=1000)
-    write(store, b"A", WriteReason.CRAWL)
-    store.index.commit()
-    write(store, b"B", WriteReason.REFRESH)
-    journal = store.index.journal_path.read_bytes()
-    store.index._db.execute("ROLLBACK")  # the batch never commits (killed)
-    store.index._pending = 0
-    store.close()
-    store.index.journal_path.write_bytes(journal)
+    script = [sys.executable, "-c", KILLED_AFTER_A_REWRITE, str(tmp_path), str(TESTS)]
+    env = {"PYTHONPATH": f"{TESTS}:{REPO}"}
+    assert subprocess.run(script, cwd=tmp_path, check=False, env=env).returncode == 9
     [kept] = history_folder(tmp_path, ROW.path).iterdir()
     kept.unlink()
     again = ArchiveStore.open(tmp_path)
@@ -383,3 +392,23 @@ def test_the_journal_holds_a_write_on_one_line(tmp_path):
     second = json.loads(lines[1])
     assert [v["why"] for v in second["versions"]] == [None, "refresh"]
     assert second["versions"][0]["kept"].startswith(".newsspider/history/")
+
+
+def test_recording_versions_never_commits_a_batch_before_its_row(tmp_path, monkeypatch):
+    store = ArchiveStore.open(tmp_path, batch_size=1)  # every row commits its batch
+    write(store, b"A", WriteReason.CRAWL)
+    put_row = store.index.put
+    journaled = []
+
+    def put(row):
+        # The row's journal line must still be there: a commit (which empties the journal)
+        # between the line and the row would lose the row to a kill.
+        journaled.append(store.index.journal_path.read_text(encoding="utf-8"))
+        put_row(row)
+
+    monkeypatch.setattr(store.index, "put", put)
+    write(store, b"B", WriteReason.REFRESH)  # two version records, then the row
+    store.close()
+    assert len(journaled) == 1 and ROW.url in journaled[0]
+    assert store.index.journal_path.read_text(encoding="utf-8") == ""  # committed with the row
+    assert [v.why for v in listed(tmp_path)] == ["crawl", "refresh"]

@@ -201,7 +201,15 @@ class VersionRow:
 
     def to_record(self) -> dict[str, Any]:
         """The version as a JSON-ready mapping."""
-        return dataclasses.asdict(self)
+        # Not dataclasses.asdict(): it deep-copies, slow for every write.
+        return {
+            "path": self.path,
+            "at": self.at,
+            "why": self.why,
+            "sha256": self.sha256,
+            "size": self.size,
+            "kept": self.kept,
+        }
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
@@ -228,6 +236,7 @@ class ArchiveIndex:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self._pending = 0
+        self._open = False  # a transaction is open (it may hold version records alone)
         self._batch_started = 0.0
         # Called before each commit: what must be durable before the rows are (folder fsyncs).
         self.before_commit: Callable[[], None] | None = None
@@ -419,7 +428,7 @@ class ArchiveIndex:
                 "VALUES (:path, :at, :why, :sha256, :size, :kept)",
                 version.to_record(),
             )
-        self._after_write()
+        self._after_write(counted=False)
         return True
 
     def put(self, row: IndexRow) -> None:
@@ -481,11 +490,17 @@ class ArchiveIndex:
         self._after_write()
 
     def _begin(self) -> None:
-        if self._pending == 0:
+        if not self._open:
             self._db.execute("BEGIN")
+            self._open = True
             self._batch_started = time.monotonic()
 
-    def _after_write(self) -> None:
+    def _after_write(self, *, counted: bool = True) -> None:
+        """After a change in the open batch; a change not ``counted`` (a version record)
+        rides with the rows and never commits the batch: the journal line that holds it also
+        holds its row, which is put after it."""
+        if not counted:
+            return
         self._pending += 1
         if (
             self._pending >= self.batch_size
@@ -495,10 +510,11 @@ class ArchiveIndex:
 
     def commit(self) -> None:
         """Commit the open batch and empty the journal (``before_commit`` is called first)."""
-        if self._pending:
+        if self._open:
             if self.before_commit is not None:
                 self.before_commit()
             self._db.execute("COMMIT")
+            self._open = False
             self._pending = 0
         if self._journal is not None:
             self._journal.truncate(0)
