@@ -330,6 +330,9 @@ def test_articles_are_found_by_url_docid_or_post_path(tmp_path):
         ROW.path.removesuffix(".md"),
         "",
         "金融/none.md",
+        "a" * 300 + ".md",  # longer than a file name may be
+        "a\x00.md",
+        "https://finance.sina.com.cn/" + "a" * 5000,
     ):
         assert article_history(tmp_path, index, target) is None, target
     index.close()

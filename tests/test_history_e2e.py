@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 
@@ -295,3 +296,42 @@ def test_a_refresh_killed_midway_leaves_every_version_recorded_once(tmp_path):
     for item in items[:3]:
         report = versions_of(archive, item["url"])
         assert [v["why"] for v in report["versions"]] == ["crawl", "refresh"]
+
+
+def test_an_archive_of_an_earlier_release_lists_its_history_files(tmp_path):
+    """History files but no recorded version (and an index without the versions table)."""
+    archive = tmp_path / "a"
+    path = (CHINA_DIR / "旧文章.md").as_posix()
+    state = archive / ".newsspider"
+    state.mkdir(parents=True)
+    db = sqlite3.connect(state / "index.sqlite3")
+    db.execute(
+        "CREATE TABLE articles (url TEXT PRIMARY KEY, docid TEXT, channel TEXT, path TEXT,"
+        " sha256 TEXT, title TEXT, intime INTEGER, mtime INTEGER, etag TEXT,"
+        " last_modified TEXT, first_archived TEXT, last_checked TEXT, status TEXT)"
+    )
+    url = "https://finance.sina.com.cn/china/doc-iold0000001.shtml"
+    db.execute(
+        "INSERT INTO articles VALUES "
+        "(?, ?, 'china', ?, ?, '旧', 1, 1, NULL, NULL, 'x', 'x', 'live')",
+        (url, "comos:old0000001", path, sha(b"third\n")),
+    )
+    db.commit()
+    db.close()
+    (archive / path).parent.mkdir(parents=True)
+    (archive / path).write_bytes(b"third\n")
+    folder = state / "history" / path.removesuffix(".md")
+    folder.mkdir(parents=True)
+    (folder / f"20240101T000000.000000Z-{sha(b'first')[:12]}.md").write_bytes(b"first")
+    (folder / f"20240202T020202.000000Z-{sha(b'second')[:12]}.md").write_bytes(b"second")
+    before = files_under(archive)
+    report = versions_of(archive, url)
+    assert [(v["why"], v["at"], v["sha256"], v["size"]) for v in report["versions"]] == [
+        ("unknown", None, sha(b"first"), 5),
+        ("unknown", "2024-01-01T00:00:00.000000+00:00", sha(b"second"), 6),
+        ("unknown", "2024-02-02T02:02:02.000000+00:00", sha(b"third\n"), 6),
+    ]
+    diff = history(archive, path, "--diff", "1", "3")
+    assert diff.returncode == 0, diff.stderr
+    assert "-first\n\\ No newline at end of file\n+third\n" in diff.stdout
+    assert files_under(archive) == before  # read only: no table added, no journal

@@ -161,7 +161,7 @@ def _history_files(root: Path, relative: str) -> list[str]:
     folder = history_folder(root, relative)
     try:
         names = [entry.name for entry in folder.iterdir() if _KEPT_NAME.match(entry.name)]
-    except OSError:
+    except (OSError, ValueError):  # no history; or a name the file system cannot hold
         return []
     base = folder.relative_to(root).as_posix()
     return [f"{base}/{name}" for name in sorted(names)]
@@ -193,7 +193,7 @@ def post_versions(
     records = index.versions(relative)
     newest = records[-1] if records and records[-1].kept is None else None
     post = root / relative
-    current = _current(post, relative, newest, current_sha256) if post.is_file() else None
+    current = _current(post, relative, newest, current_sha256) if _is_file(post) else None
     by_file = {record.kept: record for record in records if record.kept is not None}
     entries: list[_Entry] = []
     for file in _history_files(root, relative):
@@ -293,8 +293,15 @@ def _current(
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
-    except OSError:
+    except (OSError, ValueError):
         return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with NUL
+        return False
 
 
 def version_bytes(root: Path, version: Version) -> bytes | None:
