@@ -45,7 +45,9 @@ class ArticleItem:
     ``listed_at``/``updated_at`` are the roll's ``intime``/``mtime`` (None without a roll
     entry); ``body`` is the post content after the front matter, ``post`` the whole file.
     ``images`` are the pictures the post shows (``headimg`` and every ``<img src>``, each
-    once). ``template`` names the page template extraction used and ``found`` what it found, of
+    once); with ``ARCHIVE_IMAGES=local``, ``remote_images`` are those of them the post shows
+    from their remote URL though they are to be fetched (not stored when the post was made).
+    ``template`` names the page template extraction used and ``found`` what it found, of
     ``title``, ``date``, ``source``, ``body`` and ``headimg``. ``post_path`` is where the archive
     writer put the post, relative to ``ARCHIVE_DIR`` (None until then: the writer passes on a
     copy that has it).
@@ -70,6 +72,7 @@ class ArticleItem:
     etag: str | None = None
     last_modified: str | None = None
     post_path: str | None = None
+    remote_images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ ARCHIVE_IMAGES_URL = "/images/"  # the URL prefix under which the site serves AR
 ARCHIVE_IMAGES_MAXSIZE = 10 * 1024 * 1024  # bytes; a larger picture is refused
 # The only hosts pictures are fetched from: Sina's image CDNs and WeChat's, which posts embed.
 ARCHIVE_IMAGES_HOSTS = ["*.sinaimg.cn", "mmbiz.qpic.cn"]
+# Picture requests follow redirects, to picture URLs of ARCHIVE_IMAGES_HOSTS only
+# (newsspider/redirects.py); Scrapy's media pipelines do not follow them by default.
+MEDIA_ALLOW_REDIRECTS = True
 
 # --- Worker processes ----------------------------------------------------------------------------
 WORKER_PROCESSES = "auto"  # processes that parse pages, render bodies, write posts (0: none)

@@ -12,23 +12,15 @@ import pytest
 
 from utils.archive import posts_under
 from utils.content import GOLDEN
-from utils.crawl import run_crawl, scrapy
+from utils.crawl import scrapy
 from utils.mocksina import MockSina
-from utils.pictures import golden_pictures, serve_pictures
+from utils.pictures import crawl_saving_pictures, golden_pictures, serve_pictures
 
 pytestmark = pytest.mark.e2e
 
 
 def crawl(server: MockSina, archive: Path, **settings: object):
-    result = run_crawl(
-        server.base_url,
-        archive,
-        "-a",
-        "pages=1",
-        ARCHIVE_BODY="verbatim",
-        ARCHIVE_IMAGES="save",
-        **settings,
-    )
+    result = crawl_saving_pictures(server, archive, **settings)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

@@ -62,6 +62,11 @@ def test_the_index_records_the_pictures_of_each_post(tmp_path):
     assert index.get(row(1).url).images == (A, B)
     index.put(row(2, images=(B,)))  # a rewritten post shows what it shows now
     assert index.pictures() == {A: 1, B: 2}
+    index.put(row(3, images=(A,), remote_images=(A,)))  # shown from Sina, to be stored
+    assert index.get(row(3).url).remote_images == (A,)
+    index.put(row(3, images=(A,), remote_images=()))
+    assert index.get(row(3).url).remote_images == ()
+    index.put(row(3, images=()))
     assert [r.url for r in index.unrecorded_pictures()] == [row(4).url]
     index.close()
     reader = ArchiveIndex.read_only(tmp_path)

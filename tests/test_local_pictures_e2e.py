@@ -124,3 +124,80 @@ def test_the_distributed_writer_writes_the_posts_a_single_process_run_writes(tmp
     posts = posts_under(archive)
     assert posts == posts_under(tmp_path / "single" / "_posts")
     assert any("/images/" in src for post in posts.values() for src in shown(post))
+
+
+def test_the_feed_export_carries_the_posts_as_written_with_local_pictures(tmp_path):
+    import json
+
+    archive = tmp_path / "site" / "source" / "_posts"
+    feed = tmp_path / "items.jsonl"
+    urls = golden_pictures(CLEAN)
+    with MockSina.from_golden(GOLDEN) as server:
+        serve_pictures(server, urls)
+        result = run_crawl(
+            server.base_url, archive, "-a", "pages=1", "-O", str(feed), ARCHIVE_IMAGES="local"
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    items = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    posts = posts_under(archive)
+    assert len(items) == len(posts) == len(GOLDENS)
+    for item in items:
+        post = posts[item["post_path"]]
+        assert item["post"].encode("utf-8") == post  # the bytes written, pictures local
+        assert item["body"] in item["post"]
+        assert set(item["images"]) <= set(urls)  # the pictures' own URLs
+        assert all(src.startswith("/images/") for src in shown(post)), item["post_path"]
+
+
+def test_a_refresh_of_pages_that_answer_304_still_shows_the_pictures_stored_since(tmp_path):
+    archive = tmp_path / "site" / "source" / "_posts"
+    pictures = tmp_path / "site" / "source" / "images"
+    urls = golden_pictures(CLEAN)
+    failing = urls[1]
+    with MockSina.from_golden(GOLDEN) as server:
+        for n, golden in enumerate(GOLDENS):  # pages with validators: a re-check may be a 304
+            server.add_page(golden.url, golden.page, headers={"ETag": f'"v{n}"'})
+        serve_pictures(server, urls)
+        server.fail_next(failing, times=99, status=404)
+        first = crawl(server, archive)
+        assert first.returncode == 0, first.stderr[-3000:]
+        posts = posts_under(archive)
+        affected = {name for name, post in posts.items() if failing in shown(post)}
+        assert affected and len(affected) < len(posts)
+
+        server.fail_next(failing, times=0)
+        refreshed = scrapy(
+            "refresh",
+            "--all",
+            "-s",
+            f"SINA_MIRROR={server.base_url}",
+            "-s",
+            f"ARCHIVE_DIR={archive}",
+            "-s",
+            "ARCHIVE_IMAGES=local",
+        )
+        assert refreshed.returncode == 0, refreshed.stderr[-3000:]
+        # Only the posts that showed a remote picture were asked for in full.
+        full = [h for g in GOLDENS for h in server.headers_of(g.url)[1:]]
+        assert sum("if-none-match" not in h for h in full) == len(affected)
+        after = posts_under(archive)
+        assert {name for name in posts if after[name] != posts[name]} == affected
+        for name in affected:
+            assert failing not in shown(after[name])
+            for src in shown(after[name]):
+                assert (pictures / src.removeprefix("/images/")).is_file(), (name, src)
+
+        again = scrapy(
+            "refresh",
+            "--all",
+            "-s",
+            f"SINA_MIRROR={server.base_url}",
+            "-s",
+            f"ARCHIVE_DIR={archive}",
+            "-s",
+            "ARCHIVE_IMAGES=local",
+        )
+        assert again.returncode == 0, again.stderr[-3000:]
+        last = [server.headers_of(g.url)[-1] for g in GOLDENS]
+        assert all("if-none-match" in h for h in last)  # nothing left to show: all conditional
+        assert posts_under(archive) == after

@@ -470,14 +470,20 @@ def test_the_local_pipeline_passes_on_the_post_with_the_pictures_stored(tmp_path
     item = dataclasses.replace(
         build_post(fetched(GOLDENS[0]), CLEAN), images=("https://n.sinaimg.cn/a.png",)
     )
-    assert pipeline.item_completed([], item, pipeline.spiderinfo) is item  # nothing stored
+    unstored = pipeline.item_completed([], item, pipeline.spiderinfo)  # nothing stored
+    assert unstored == dataclasses.replace(item, remote_images=item.images)
     (request,) = pipeline.get_media_requests(item, pipeline.spiderinfo)
     completed(pipeline.media_downloaded(answer(request, PNG), request, pipeline.spiderinfo))
     item = dataclasses.replace(item, body='<img src="https://n.sinaimg.cn/a.png">')
     local = pipeline.item_completed([], item, pipeline.spiderinfo)
     assert local.body == f'<img src="/images/{content_name(PNG, "png")}">'
+    assert local.remote_images == ()
     (pipeline.folder / content_name(PNG, "png")).unlink()  # a file gone is not pointed at
-    assert pipeline.item_completed([], item, pipeline.spiderinfo) is item
+    gone = pipeline.item_completed([], item, pipeline.spiderinfo)
+    assert gone == dataclasses.replace(item, remote_images=item.images)
+    # A picture no run fetches (off the allow list) is not waited for.
+    elsewhere = dataclasses.replace(item, images=("https://img.example.com/a.png",))
+    assert pipeline.item_completed([], elsewhere, pipeline.spiderinfo) is elsewhere
     completed(pipeline.close_spider())
 
 

@@ -15,7 +15,7 @@ from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDEN, GOLDENS
 from utils.crawl import run_crawl, writer_with_one_worker
 from utils.mocksina import MockSina
-from utils.pictures import golden_pictures, serve_pictures, stored_name
+from utils.pictures import crawl_saving_pictures, golden_pictures, serve_pictures, stored_name
 from utils.redis_server import RedisServer
 
 pytestmark = pytest.mark.e2e
@@ -44,25 +44,13 @@ def record_rows(archive) -> dict[str, tuple[str, str | None]]:
         }
 
 
-def crawl(server: MockSina, archive, **settings: object):
-    return run_crawl(
-        server.base_url,
-        archive,
-        "-a",
-        "pages=1",
-        ARCHIVE_BODY="verbatim",
-        ARCHIVE_IMAGES="save",
-        **settings,
-    )
-
-
 def test_save_stores_every_picture_once_and_leaves_the_posts_as_they_are(tmp_path):
     archive = tmp_path / "site" / "source" / "_posts"
     pictures = tmp_path / "site" / "source" / "images"  # the default, ../images
     urls = golden_pictures()
     with MockSina.from_golden(GOLDEN) as server:
         served = serve_pictures(server, urls)
-        result = crawl(server, archive)
+        result = crawl_saving_pictures(server, archive)
         assert result.returncode == 0, result.stderr[-3000:]
         assert posts_under(archive) == expected_archive()
         expected = {stored_name(data, _ext_of(data)) for data in served.values()}
@@ -81,7 +69,7 @@ def test_save_stores_every_picture_once_and_leaves_the_posts_as_they_are(tmp_pat
         assert not any(key.startswith("images/failed/") for key in stats)
         assert set(record_rows(archive)) == set(urls)
 
-        again = crawl(server, archive)
+        again = crawl_saving_pictures(server, archive)
         assert again.returncode == 0, again.stderr[-3000:]
         assert all(server.count(url) == 1 for url in urls)
         assert "images/stored" not in again.stats
@@ -110,7 +98,7 @@ def test_failed_pictures_do_not_fail_the_run_and_the_next_run_stores_them(tmp_pa
         server.add_picture(huge, served[huge] + b"\0" * 4096)
         server.add_page(html, "<html><body>not a picture</body></html>", content_type="image/png")
         server.fail_next(flaky, times=1, status=503)  # a retry fetches it
-        result = crawl(server, archive, ARCHIVE_IMAGES_MAXSIZE=2048)
+        result = crawl_saving_pictures(server, archive, ARCHIVE_IMAGES_MAXSIZE=2048)
         assert result.returncode == 0, result.stderr[-3000:]
         assert posts_under(archive) == expected_archive()
         stats = result.stats
@@ -137,7 +125,7 @@ def test_failed_pictures_do_not_fail_the_run_and_the_next_run_stores_them(tmp_pa
         server.fail_next(broken, times=0)
         server.add_picture(huge, served[huge])
         server.add_picture(html, served[html])
-        again = crawl(server, archive, ARCHIVE_IMAGES_MAXSIZE=2048)
+        again = crawl_saving_pictures(server, archive, ARCHIVE_IMAGES_MAXSIZE=2048)
         assert again.returncode == 0, again.stderr[-3000:]
         assert "archive/written" not in again.stats
         assert again.stats["images/retried"] == 4
@@ -152,7 +140,7 @@ def test_off_site_pictures_are_not_fetched(tmp_path):
     urls = golden_pictures()
     with MockSina.from_golden(GOLDEN) as server:
         serve_pictures(server, urls)
-        result = crawl(server, archive, ARCHIVE_IMAGES_HOSTS="*.sinaimg.cn")
+        result = crawl_saving_pictures(server, archive, ARCHIVE_IMAGES_HOSTS="*.sinaimg.cn")
         assert result.returncode == 0, result.stderr[-3000:]
         wechat = [url for url in urls if "qpic.cn" in url]
         assert result.stats["images/skipped/off_site"] == len(wechat)
@@ -225,3 +213,31 @@ def test_pictures_with_url_tricks_are_never_requested(tmp_path):
             for p in ("/a.png", "/b.png", "/c.png", "/d.png", "/e.png", "/f.png")
         )
         assert "sina/refused/off_site" not in result.stats  # none even reached the handler
+
+
+def test_picture_redirects_are_followed_to_picture_hosts_only_and_without_referer(tmp_path):
+    archive = tmp_path / "archive"
+    urls = golden_pictures()
+    moved, away, looping = urls[0], urls[1], urls[2]
+    target = "https://k.sinaimg.cn/moved/qr.png"
+    with MockSina.from_golden(GOLDEN) as server:
+        served = serve_pictures(server, urls)
+        server.add_redirect(moved, target)
+        server.add_picture(target, served[moved])
+        server.add_redirect(away, "https://img.example.com/elsewhere.png")
+        server.add_redirect(looping, looping)
+        result = crawl_saving_pictures(server, archive)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert posts_under(archive) == expected_archive()
+        stats = result.stats
+        assert stats["images/failed/redirected_off_site"] == 1
+        assert stats["images/failed/redirect_loop"] == 1
+        assert stats["images/stored"] == len(urls) - 2
+        assert server.count(target) == 1
+        (headers,) = server.headers_of(target)
+        assert "referer" not in headers
+        assert "img.example.com" not in hosts_asked(server)
+        rows = record_rows(archive)
+        assert rows[moved][0] == "stored"  # under the URL the post shows
+        assert rows[away][0] == rows[looping][0] == "failed"
+        assert target not in rows

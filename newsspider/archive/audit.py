@@ -23,6 +23,8 @@ class AuditReport:
     duplicate_rows: dict[str, list[str]] = field(default_factory=dict)
     hash_mismatches: list[str] = field(default_factory=list)
     by_channel: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_origin: dict[str, int] = field(default_factory=dict)
+    """Indexed articles by where their post came from: ``crawl``, ``import``, ``adoption``."""
 
     @property
     def consistent(self) -> bool:
@@ -40,10 +42,15 @@ class IndexSnapshot:
 
     rows: list[IndexRow]
     by_channel: dict[str, dict[str, int]]
+    by_origin: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def read(cls, index: ArchiveIndex) -> IndexSnapshot:
-        return cls(rows=list(index.rows()), by_channel=index.counts_by_channel())
+        return cls(
+            rows=list(index.rows()),
+            by_channel=index.counts_by_channel(),
+            by_origin=index.counts_by_origin(),
+        )
 
 
 def posts_on_disk(root: Path) -> list[str]:
@@ -88,6 +95,7 @@ def compare(root: Path, snapshot: IndexSnapshot) -> AuditReport:
         },
         hash_mismatches=mismatches,
         by_channel=snapshot.by_channel,
+        by_origin=snapshot.by_origin,
     )
 
 

@@ -35,6 +35,17 @@ JOURNAL_NAME = "index.journal"
 LIVE = "live"
 GONE = "gone"
 
+# Where a post came from (the ``origin`` column; NULL in rows written before it: crawled).
+ORIGIN_CRAWL = "crawl"
+ORIGIN_IMPORT = "import"
+"""Imported from a legacy archive (``scrapy archive_import``); ``source``/``source_commit``
+say from which repository or folder and commit."""
+ORIGIN_ADOPTION = "adoption"
+"""Imported, then met by a crawl, which gave the row its URL and docid (and kept the post's
+path)."""
+IMPORT_URL_PREFIX = "import:"
+"""The key of an imported article's row until a crawl adopts it: ``import:<id>``."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     url TEXT PRIMARY KEY,
@@ -50,7 +61,11 @@ CREATE TABLE IF NOT EXISTS articles (
     first_archived TEXT NOT NULL,
     last_checked TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'live',
-    images TEXT
+    images TEXT,
+    remote_images TEXT,
+    origin TEXT,
+    source TEXT,
+    source_commit TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_path ON articles (path);
 CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
@@ -96,8 +111,15 @@ class IndexRow:
 
     ``images``: the pictures the post shows (their own URLs, as
     :func:`newsspider.archive.pictures.post_images` gives them), or None when the index does
-    not know them (a post archived before the index recorded pictures). Putting a row whose
-    ``images`` is None keeps what the index knew."""
+    not know them (a post archived before the index recorded pictures). ``remote_images``:
+    those the post shows from their remote URL though they are to be fetched (a post written
+    with ``ARCHIVE_IMAGES=local`` before they were stored; empty in the other modes). Putting
+    a row whose ``images`` or ``remote_images`` is None keeps what the index knew.
+
+    ``origin``: ``crawl``, ``import`` or ``adoption`` (:data:`ORIGIN_IMPORT`, …; None is a
+    crawl's row), ``source`` and ``source_commit``: the repository (or folder) and commit an
+    imported post came from. Putting a row whose ``origin``, ``source`` or ``source_commit`` is
+    None keeps what the index knew, so a crawl's rewrite of an imported post keeps its origin."""
 
     url: str
     docid: str | None
@@ -113,6 +135,10 @@ class IndexRow:
     last_checked: str
     status: str = LIVE
     images: tuple[str, ...] | None = None
+    remote_images: tuple[str, ...] | None = None
+    origin: str | None = None
+    source: str | None = None
+    source_commit: str | None = None
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> IndexRow:
@@ -120,38 +146,49 @@ class IndexRow:
         (the journal's lines, the distributed mode's published rows). A record without
         ``images`` (an index or journal of an earlier version) has None."""
         values = dict(record)
-        images = values.pop("images", None)
-        if isinstance(images, str):
-            images = json.loads(images)
-        if images is not None:
-            values["images"] = tuple(str(url) for url in images)
+        for column in _URL_LISTS:
+            urls = values.pop(column, None)
+            if isinstance(urls, str):
+                urls = json.loads(urls)
+            if urls is not None:
+                values[column] = tuple(str(url) for url in urls)
         return cls(**values)
 
     def to_record(self) -> dict[str, Any]:
         """The row as a JSON-ready mapping, read back by :meth:`from_record`."""
         # dataclasses.asdict() deep-copies: slow, for a journal line per post.
         fields = {name: getattr(self, name) for name in _COLUMNS}
-        if self.images is not None:
-            fields["images"] = list(self.images)
+        for column in _URL_LISTS:
+            if fields[column] is not None:
+                fields[column] = list(fields[column])
         return fields
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(IndexRow)]
+# Columns that hold a list of URLs, as a JSON array (NULL: not known).
+_URL_LISTS = ("images", "remote_images")
+# Columns a row put without them (None) keeps: the URL lists, and where the post came from.
+_KEPT_WHEN_NONE = (*_URL_LISTS, "origin", "source", "source_commit")
 _JOURNAL_VERSIONS = "versions"  # the key of a journal line's versions, beside the row's columns
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
     + ", ".join(
-        f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("url", "first_archived", "images")
+        f"{c} = COALESCE(excluded.{c}, articles.{c})"
+        if c in _KEPT_WHEN_NONE
+        else f"{c} = excluded.{c}"
+        for c in _COLUMNS
+        if c not in ("url", "first_archived")
     )
-    + ", images = COALESCE(excluded.images, articles.images)"
 )
 
 
 def _sql_values(row: IndexRow) -> list[Any]:
     values = [getattr(row, c) for c in _COLUMNS]
-    if row.images is not None:
-        values[_COLUMNS.index("images")] = json.dumps(list(row.images), ensure_ascii=False)
+    for column in _URL_LISTS:
+        at = _COLUMNS.index(column)
+        if values[at] is not None:
+            values[at] = json.dumps(list(values[at]), ensure_ascii=False)
     return values
 
 
@@ -165,9 +202,10 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Give an index made by an earlier version the columns added since (``images``)."""
-    if not _has_column(db, "images"):
-        db.execute("ALTER TABLE articles ADD COLUMN images TEXT")
+    """Give an index made by an earlier version the columns added since."""
+    for column in (*_URL_LISTS, "origin", "source", "source_commit"):
+        if not _has_column(db, column):
+            db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
 
 
 @dataclass(frozen=True)
@@ -357,6 +395,33 @@ class ArchiveIndex:
         if not self._knows_images:
             return self.rows("status = ?", (LIVE,))
         return self.rows("status = ? AND images IS NULL", (LIVE,))
+
+    def counts_by_origin(self) -> dict[str, int]:
+        """``{origin: n}``: ``crawl``, ``import``, ``adoption`` (rows without one are crawled)."""
+        if not _has_column(self._db, "origin"):  # an earlier version's index, read only
+            return {ORIGIN_CRAWL: self.count()} if self.count() else {}
+        query = f"SELECT COALESCE(origin, '{ORIGIN_CRAWL}'), COUNT(*) FROM articles GROUP BY 1"
+        return {str(origin): int(n) for origin, n in self._db.execute(query)}
+
+    def near(
+        self, folder: str, titles: Iterable[str], start: int, end: int, *, imported: bool
+    ) -> IndexRow | None:
+        """The row whose post is in ``folder`` (relative), with one of ``titles`` and its
+        ``intime`` from ``start`` to ``end`` (unix seconds), the nearest to their middle when
+        several are: with ``imported``, only rows of imported articles no crawl has adopted yet
+        (their key starts with :data:`IMPORT_URL_PREFIX`); else only the others."""
+        wanted = list(dict.fromkeys(titles))
+        marks = ", ".join("?" * len(wanted))
+        middle = (start + end) // 2
+        which = "LIKE" if imported else "NOT LIKE"
+        query = (
+            f"SELECT * FROM articles WHERE url {which} '{IMPORT_URL_PREFIX}%'"
+            f" AND title IN ({marks}) AND intime BETWEEN ? AND ? AND path LIKE ? ESCAPE '\\'"
+            " ORDER BY ABS(intime - ?), url LIMIT 1"
+        )
+        prefix = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        found = self._db.execute(query, (*wanted, start, end, prefix, middle)).fetchone()
+        return IndexRow.from_record(found) if found is not None else None
 
     def versions(self, path: str) -> list[VersionRow]:
         """The recorded versions of the post at ``path``, in the order they were recorded

@@ -24,13 +24,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-from w3lib.url import safe_url_string
 
 from newsspider.archive.front_matter import split_post
 from newsspider.archive.index import LIVE, STATE_DIR, ArchiveIndex
-from newsspider.sina.urls import NotSinaUrl, sina_url
+from newsspider.sina.urls import NotSinaUrl, trusted_url
 
 RECORD_NAME = "pictures.sqlite3"
 PICTURE_META = "archive_images_picture"
@@ -61,23 +58,13 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
 
 def picture_url(url: object, hosts: Iterable[str]) -> str:
     """``url`` exactly as Scrapy will request it, when its host is on the allow list ``hosts``
-    and it passes the trust rules of Sina URLs; else :class:`NotPictureUrl`."""
+    and it passes the trust rules of Sina URLs (:func:`~newsspider.sina.urls.trusted_url`);
+    else :class:`NotPictureUrl`."""
+    patterns = tuple(hosts)
     try:
-        checked = sina_url(url)
+        return trusted_url(url, lambda host: host_allowed(host, patterns))
     except NotSinaUrl as exc:
-        # sina_url checks the host's domain last: an off-site URL passed every other rule.
-        if exc.reason != "off_site":
-            raise NotPictureUrl(exc.reason, url) from None
-        assert isinstance(url, str)
-        parts = urlsplit(safe_url_string(url.strip()))
-        host = (parts.hostname or "").rstrip(".")
-        checked = urlunsplit(
-            (parts.scheme.lower(), host, parts.path or "/", parts.query, parts.fragment)
-        )
-    host = urlsplit(checked).hostname or ""
-    if not host_allowed(host, hosts):
-        raise NotPictureUrl("off_site", url)
-    return checked
+        raise NotPictureUrl(exc.reason, url) from None
 
 
 # <img src="…"> as both body modes serialize it (lxml and nh3 quote attributes with ").

@@ -14,19 +14,33 @@ counts), and its owner logs and counts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
 from newsspider.archive.history import Kept, WriteReason, keep_version, versions_written
-from newsspider.archive.index import ArchiveIndex, IndexRow, VersionRow, remove_stale_temp_files
+from newsspider.archive.index import (
+    IMPORT_URL_PREFIX,
+    ORIGIN_ADOPTION,
+    ArchiveIndex,
+    IndexRow,
+    VersionRow,
+    remove_stale_temp_files,
+)
 from newsspider.archive.lock import ArchiveLock
+from newsspider.archive.naming import category_dirs, legacy_title
 from newsspider.archive.paths import PostPaths
 from newsspider.archive.pictures import record_post_pictures
 from newsspider.archive.repair import repair_index
+
+ADOPTION_WINDOW = timedelta(hours=1)
+"""An imported post is adopted by a crawled article with its title whose date is this close (the
+archives the old pipeline wrote disagree with the roll's time by minutes); an import meets a
+crawled post the same way (:func:`crawled_post`)."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +187,16 @@ class ArchiveStore:
     ) -> tuple[str, IndexRow | None]:
         """Where the article's post goes (relative to ``root``) and its index row, if it has
         one (found under ``url`` or ``docid``): an archived article keeps its path; a new one
-        gets a name no other article has (:class:`~newsspider.archive.paths.PostPaths`)."""
+        gets a name no other article has (:class:`~newsspider.archive.paths.PostPaths`).
+
+        An article the index holds only as an imported post (``scrapy archive_import``: same
+        folder, same title, or the title as the older pipeline wrote it, dates within
+        :data:`ADOPTION_WINDOW`) is adopted: its row takes ``url`` as its key and the origin
+        ``adoption``, and the post keeps its path. The row returned then still has the imported
+        row's ``docid`` (None), which tells the caller it adopted it just now."""
         known = self.index.find(url, docid)
+        if known is None and not url.startswith(IMPORT_URL_PREFIX):
+            known = self._adopt(url, title, date, categories)
         if known is not None:
             return known.path, known
         assert self._paths is not None
@@ -182,6 +204,16 @@ class ArchiveStore:
             url=url, docid=docid, title=title, date=date, categories=list(categories)
         )
         return relative, None
+
+    def _adopt(
+        self, url: str, title: str, date: datetime, categories: tuple[str, ...]
+    ) -> IndexRow | None:
+        imported = _near(self.index, title, date, categories, imported=True)
+        if imported is None:
+            return None
+        self.index.rename(imported.url, url)
+        self.index.touch(url, origin=ORIGIN_ADOPTION)
+        return dataclasses.replace(imported, url=url, origin=ORIGIN_ADOPTION)
 
     def written(self, row: IndexRow, versions: Iterable[VersionRow] = ()) -> None:
         """Record a post its writer put on disk (atomically, fsynced), with the ``versions``
@@ -204,3 +236,30 @@ class ArchiveStore:
     def _owner_of(self, relative: str) -> str | None:
         row = self.index.by_path(relative)
         return row.url if row is not None else None
+
+
+def _near(
+    index: ArchiveIndex,
+    title: str,
+    date: datetime,
+    categories: tuple[str, ...],
+    *,
+    imported: bool,
+) -> IndexRow | None:
+    moment = int(date.timestamp())
+    window = int(ADOPTION_WINDOW.total_seconds())
+    return index.near(
+        category_dirs(categories).as_posix(),
+        (title, legacy_title(title)),
+        moment - window,
+        moment + window,
+        imported=imported,
+    )
+
+
+def crawled_post(
+    index: ArchiveIndex, title: str, date: datetime, categories: tuple[str, ...]
+) -> IndexRow | None:
+    """The row of a crawled (or adopted) article that is this imported one, by the adoption
+    rule seen from the import (same folder and title, dates within :data:`ADOPTION_WINDOW`)."""
+    return _near(index, title, date, categories, imported=False)

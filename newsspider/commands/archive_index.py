@@ -134,4 +134,6 @@ def render(report: AuditReport) -> str:
     for channel, statuses in sorted(report.by_channel.items()):
         detail = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
         lines.append(f"  {channel}: {detail}")
+    lines.append("by origin:")
+    lines += [f"  {origin}: {n}" for origin, n in sorted(report.by_origin.items())]
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from newsspider.archive.history import WriteReason
-from newsspider.archive.index import GONE, LIVE, IndexRow, now_iso, to_unix
+from newsspider.archive.index import GONE, LIVE, ORIGIN_ADOPTION, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore, put_post
 from newsspider.config import ArchiveConfig, Config
 from newsspider.extensions.archive import CrawlArchive
@@ -137,12 +137,17 @@ class ArchiveWriterPipeline:
             last_checked=checked,
             status=LIVE,
             images=item.images,
+            remote_images=item.remote_images,
         )
         adopted = known is None and put.existed
-        why = WriteReason.ADOPTION if adopted else self.reason
         if adopted:
             self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
+        elif known is not None and known.origin == ORIGIN_ADOPTION and known.docid is None:
+            adopted = True
+            self.stats.inc_value(ARCHIVE_ADOPTED)  # an imported post, met by a crawl just now
+            logger.info("Adopted the imported post %s for %s", relative, item.url)
+        why = WriteReason.ADOPTION if adopted else self.reason
         if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)

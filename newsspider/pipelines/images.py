@@ -14,6 +14,7 @@ an earlier run failed to store.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -319,8 +320,9 @@ class LocalPicturePipeline(PicturePipeline):
     the pictures of an :class:`~newsspider.items.ArticleItem` are fetched, passes on the item
     whose post shows each stored picture from ``ARCHIVE_IMAGES_URL``
     (:func:`newsspider.post.with_local_pictures`). A picture not stored keeps its remote URL,
-    so no post points at a missing file; the next rewrite of the post (a refresh, or the
-    article archived again) points it at the file once a later run has stored it.
+    so no post points at a missing file. Those pictures are the item's ``remote_images``, which
+    the index keeps: a refresh asks for such a post in full (not conditionally), so that its
+    rewrite shows the files later runs have stored.
     """
 
     MODE = ImagesMode.LOCAL
@@ -331,4 +333,14 @@ class LocalPicturePipeline(PicturePipeline):
         if not isinstance(item, ArticleItem) or self._record is None:
             return item
         stored = {url: name for url in item.images if (name := self.stored_name(url))}
-        return with_local_pictures(item, stored, self.config.url)
+        local = with_local_pictures(item, stored, self.config.url)
+        remote = tuple(url for url in item.images if url not in stored and self._fetched(url))
+        return dataclasses.replace(local, remote_images=remote) if remote else local
+
+    def _fetched(self, url: str) -> bool:
+        """True when ``url`` is a picture this pipeline fetches (allow list, URL rules)."""
+        try:
+            picture_url(url, self.config.hosts)
+        except NotPictureUrl:
+            return False
+        return True

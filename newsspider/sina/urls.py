@@ -12,6 +12,7 @@ here cannot. Every place that lets a URL into the crawl uses :func:`sina_url` (r
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
@@ -49,15 +50,16 @@ def is_sina_host(host: str | None) -> bool:
     return any(host == d or host.endswith("." + d) for d in SINA_DOMAINS)
 
 
-def sina_url(url: object) -> str:
-    """``url`` exactly as Scrapy will request it, when that request goes to a Sina host.
+def trusted_url(url: object, host_allowed: Callable[[str], bool]) -> str:
+    """``url`` exactly as Scrapy will request it, when it passes the trust rules and
+    ``host_allowed(host)`` (host in lower case, no trailing dot) says yes.
 
     Refused (``NotSinaUrl``, with its reason): anything that is not a string URL
     (``not_a_url``), schemes other than http and https (``bad_scheme``), user info
     (``userinfo``), ports other than the scheme's default (``port``), hosts that are not plain
-    DNS names (``bad_host``: IP addresses, percent-escapes, empty labels) and hosts outside
-    :data:`SINA_DOMAINS` (``off_site``). The default port is dropped from the result, and the
-    host is lower case without a trailing dot.
+    DNS names (``bad_host``: IP addresses, percent-escapes, empty labels) and hosts
+    ``host_allowed`` refuses (``off_site``). The default port is dropped from the result, and
+    the host is lower case without a trailing dot.
     """
     if not isinstance(url, str) or not url.strip():
         raise NotSinaUrl("not_a_url", url)
@@ -77,9 +79,15 @@ def sina_url(url: object) -> str:
     host = (parts.hostname or "").rstrip(".")
     if not _HOST.match(host):
         raise NotSinaUrl("bad_host", url)
-    if not is_sina_host(host):
+    if not host_allowed(host):
         raise NotSinaUrl("off_site", url)
     return urlunsplit((scheme, host, parts.path or "/", parts.query, parts.fragment))
+
+
+def sina_url(url: object) -> str:
+    """``url`` exactly as Scrapy will request it, when that request goes to a Sina host:
+    :func:`trusted_url` with the hosts of :data:`SINA_DOMAINS`."""
+    return trusted_url(url, is_sina_host)
 
 
 def canonical_article_url(url: object) -> str:

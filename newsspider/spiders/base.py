@@ -16,7 +16,7 @@ from scrapy.utils.misc import load_object
 from twisted.python.failure import Failure
 
 from newsspider.archive.index import GONE, IndexRow
-from newsspider.config import Config
+from newsspider.config import Config, ImagesMode
 from newsspider.extensions.outcomes import ArticleOutcomes
 from newsspider.failures import Refused, describe_failure
 from newsspider.items import ArticleCheck, FetchedPage
@@ -120,6 +120,15 @@ class ArticleSpider(scrapy.Spider):
         assert self.crawler.stats is not None
         return self.crawler.stats
 
+    @cached_property
+    def _local_pictures(self) -> bool:
+        return Config.of(self.crawler).images.mode is ImagesMode.LOCAL
+
+    def _shows_remote_pictures(self, known: IndexRow | None) -> bool:
+        """True when the post of ``known`` shows pictures from their remote URLs that a run with
+        ``ARCHIVE_IMAGES=local`` (this one) may have stored since it was written."""
+        return known is not None and bool(known.remote_images) and self._local_pictures
+
     def article_request(
         self, url: str, channel: str, entry: RollEntry | None, known: IndexRow | None = None
     ) -> scrapy.Request | None:
@@ -152,7 +161,7 @@ class ArticleSpider(scrapy.Spider):
             # Known articles are re-checked on purpose; in the distributed mode the shared
             # seen-request set keeps two workers from fetching one new article.
             dont_filter=known is not None,
-            headers=conditional_headers(known),
+            headers={} if self._shows_remote_pictures(known) else conditional_headers(known),
             callback=self.parse_article,
             errback=self.on_article_error,
             cb_kwargs={"url": known.url if known else url, "channel": channel, "entry": entry},

@@ -9,6 +9,7 @@ from pathlib import Path
 from newsspider.post import PostRules, Rejected, build_post
 
 from utils.content import GOLDENS, Golden
+from utils.crawl import CrawlResult, run_crawl
 from utils.items import VERBATIM, fetched
 from utils.mocksina import MockSina
 
@@ -69,3 +70,15 @@ def serve_pictures(server: MockSina, urls: list[str]) -> dict[str, bytes]:
         served[url] = picture_bytes(url)
         server.add_picture(url, served[url], content_type)
     return served
+
+
+def crawl_saving_pictures(server: MockSina, archive: Path, **settings: object) -> CrawlResult:
+    """One roll page of ``server`` crawled into ``archive`` with verbatim posts and
+    ``ARCHIVE_IMAGES=save`` (``settings`` add to them or replace them)."""
+    return run_crawl(
+        server.base_url,
+        archive,
+        "-a",
+        "pages=1",
+        **{"ARCHIVE_BODY": "verbatim", "ARCHIVE_IMAGES": "save", **settings},
+    )
