@@ -452,3 +452,26 @@ def test_path_narrows_the_git_walk(site, tmp_path):
     # posts and the two of the other feed are skipped.
     assert (summary.articles, summary.versions_read, summary.other_feeds) == (2, 3, 6)
     assert summary.unreadable_reasons == {"bad_yaml": 1}
+
+
+def test_imported_versions_are_recorded_with_reason_import(site, tmp_path):
+    from newsspider.archive.history import post_versions, version_bytes
+
+    archive = tmp_path / "archive"
+    run_import(GitSource(site.path), archive)
+    run_import(GitSource(site.path), archive)  # a second import records nothing twice
+    relative = f"{CHINA_DIR.as_posix()}/{BUMEN_NAME}"
+    index = ArchiveIndex.read_only(archive)
+    try:
+        assert len(index.versions(relative)) == 2
+        versions = post_versions(archive, index, relative)
+    finally:
+        index.close()
+    assert [(v.why, v.recorded, v.current) for v in versions] == [
+        ("import", True, False),
+        ("import", True, True),
+    ]
+    assert [version_bytes(archive, v) for v in versions] == [BUMEN, BUMEN_EDITED]
+    # Each at the time the source had it (the commits of the site's history).
+    assert versions[0].at is not None and versions[1].at is not None
+    assert versions[0].at < versions[1].at

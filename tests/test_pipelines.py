@@ -13,10 +13,11 @@ from scrapy.utils.test import get_crawler
 
 from newsspider.archive.files import write_atomic
 from newsspider.archive.front_matter import read_front_matter
+from newsspider.archive.history import Kept, post_versions, version_bytes
 from newsspider.archive.lock import ArchiveLockedError
 from newsspider.archive.naming import post_filename
 from newsspider.archive.pictures import post_images
-from newsspider.archive.store import PostWrite, put_post
+from newsspider.archive.store import put_post
 from newsspider.config import ConfigError, parse_mirror, validate_settings
 from newsspider.exitcodes import INTERRUPTED_STAT, verdict
 from newsspider.exporters import HexoPostExporter
@@ -30,6 +31,7 @@ from newsspider.post import AuthorMode, Rejected, build_post, normalize
 from newsspider.signals import page_extracted
 from newsspider.sina.article import read_article
 from newsspider.spiders.sina_finance import SinaFinanceSpider
+from newsspider.spiders.sina_refresh import SinaRefreshSpider
 from newsspider.workers import WorkerCrashed
 
 from utils.archive import CHINA_DIR
@@ -41,7 +43,7 @@ from utils.steps import completed
 OTHER_ID = "lasorkf0000000"
 
 
-def make_crawler(tmp_path, **settings):
+def make_crawler(tmp_path, spidercls=SinaFinanceSpider, **settings):
     merged = {
         **PROJECT,
         "ARCHIVE_DIR": str(tmp_path),
@@ -51,7 +53,7 @@ def make_crawler(tmp_path, **settings):
         "EXTENSIONS": {"newsspider.extensions.archive.CrawlArchive": 410},
     }
     merged.update(settings)
-    return get_crawler(SinaFinanceSpider, merged)
+    return get_crawler(spidercls, merged)
 
 
 _OPEN_CHAINS = []
@@ -72,9 +74,9 @@ class Chain:
     """The item pipelines in their ITEM_PIPELINES order, on a new crawl of the archive at
     ``tmp_path``: a crawl before it on the same archive ends first (one run at a time)."""
 
-    def __init__(self, tmp_path, **settings):
+    def __init__(self, tmp_path, spidercls=SinaFinanceSpider, **settings):
         _close_all()
-        self.crawler = make_crawler(tmp_path, **settings)
+        self.crawler = make_crawler(tmp_path, spidercls, **settings)
         _OPEN_CHAINS.append(self)
         self.stages = [
             NormalizePipeline.from_crawler(self.crawler),
@@ -185,6 +187,84 @@ def test_existing_post_of_the_same_article_is_updated_in_place(tmp_path):
     assert chain.stat("archive/written") == 1
     assert chain.stat("archive/adopted") == 1
     assert chain.stat("archive/history") == 1
+
+
+def whys(chain, item):
+    """The reasons the index records for the versions of ``item``'s post, oldest first."""
+    return [version.why for version in chain.index.versions(item.post_path)]
+
+
+def test_each_version_records_why_the_spider_wrote_it(tmp_path):
+    golden = GOLDENS[2]
+    first = Chain(tmp_path)
+    item = first.run(fetched(golden))
+    assert whys(first, item) == ["crawl"]
+    first.run(fetched(golden))  # unchanged: no new version
+    assert whys(first, item) == ["crawl"]
+    refresh = Chain(tmp_path, SinaRefreshSpider, ARCHIVE_BODY="clean")
+    assert refresh.run(fetched(golden)).post_path == item.post_path
+    assert whys(refresh, item) == ["crawl", "refresh"]
+    [replaced, current] = refresh.index.versions(item.post_path)
+    assert replaced.kept is not None and current.kept is None
+    assert (tmp_path / replaced.kept).read_bytes() == golden.expected
+
+
+def test_a_write_a_kill_left_unrecorded_is_recorded_by_the_next_run(tmp_path):
+    golden = GOLDENS[2]
+    first = Chain(tmp_path)
+    item = first.run(fetched(golden))
+    clean = build_post(fetched(golden), CLEAN).post  # what the killed refresh wrote
+    put_post(tmp_path, item.post_path, clean)  # ... before it could record it
+    refresh = Chain(tmp_path, SinaRefreshSpider, ARCHIVE_BODY="clean")
+    refresh.run(fetched(golden))
+    assert refresh.stat("archive/unchanged") == 1
+    assert whys(refresh, item) == ["crawl", "refresh"]
+    refresh.index.commit()
+    versions = post_versions(tmp_path, refresh.index, item.post_path, current_sha256=None)
+    assert [(v.why, v.recorded, v.current) for v in versions] == [
+        ("crawl", True, False),  # its bytes: the history file the killed write kept
+        ("refresh", True, True),
+    ]
+    assert [version_bytes(tmp_path, v) for v in versions] == [golden.expected, clean]
+
+
+class NamedReason(SinaFinanceSpider):
+    write_reason = "rebuild"
+
+
+class BadReason(SinaFinanceSpider):
+    write_reason = "because"
+
+
+def test_a_spider_names_its_reason_and_a_bad_one_is_refused(tmp_path):
+    chain = Chain(tmp_path, NamedReason)
+    assert whys(chain, chain.run(fetched(GOLDENS[0]))) == ["rebuild"]
+    _close_all()
+    crawler = make_crawler(tmp_path, BadReason)
+    try:
+        with pytest.raises(ValueError, match=r"BadReason.write_reason = 'because' is not one of"):
+            ArchiveWriterPipeline.from_crawler(crawler)
+    finally:
+        CrawlArchive.of(crawler).close()
+
+
+def test_an_adopted_post_is_a_version_of_reason_adoption_kept_or_rewritten(tmp_path):
+    same, stale = GOLDENS[2], GOLDENS[3]
+    folder = tmp_path / CHINA_DIR
+    folder.mkdir(parents=True)
+    (folder / post_filename(same.meta["title"])).write_bytes(same.expected)
+    (folder / post_filename(stale.meta["title"])).write_bytes(stale.expected + b"\nold\n")
+    chain = Chain(tmp_path, SinaRefreshSpider)  # whatever the spider, adoption says so
+    kept = chain.run(fetched(same))
+    rewritten = chain.run(fetched(stale))
+    assert chain.stat("archive/adopted") == 2
+    assert whys(chain, kept) == ["adoption"]
+    assert whys(chain, rewritten) == [None, "adoption"]  # the legacy post: reason unknown
+    [legacy, _] = chain.index.versions(rewritten.post_path)
+    assert (tmp_path / legacy.kept).read_bytes() == stale.expected + b"\nold\n"
+    again = Chain(tmp_path)
+    again.run(fetched(same))
+    assert whys(again, kept) == ["adoption"]  # known now: nothing more to record
 
 
 def test_existing_post_of_another_article_is_kept(tmp_path):
@@ -362,18 +442,23 @@ def test_a_crawl_that_does_not_write_leaves_the_archive_alone(tmp_path):
 def test_put_post_writes_new_leaves_same_and_keeps_history_of_changed(tmp_path):
     relative = "金融/a.md"
     one, two = (hashlib.sha256(data).hexdigest() for data in (b"one", b"two"))
-    assert put_post(tmp_path, relative, b"one") == PostWrite(
-        existed=False, written=True, sha256=one
-    )
+
+    def did(put):
+        return (put.existed, put.written, put.sha256, put.size)
+
+    assert did(put_post(tmp_path, relative, b"one")) == (False, True, one, 3)
     os.utime(tmp_path / relative, (1, 1))
-    assert put_post(tmp_path, relative, b"one") == PostWrite(
-        existed=True, written=False, sha256=one
-    )
+    same = put_post(tmp_path, relative, b"one")
+    assert did(same) == (True, False, one, 3) and same.kept is None
     assert (tmp_path / relative).stat().st_mtime == 1  # not touched
-    assert put_post(tmp_path, relative, b"two") == PostWrite(existed=True, written=True, sha256=two)
+    changed = put_post(tmp_path, relative, b"two")
+    assert did(changed) == (True, True, two, 3)
     assert (tmp_path / relative).read_bytes() == b"two"
     [kept] = (tmp_path / ".newsspider" / "history" / "金融" / "a").iterdir()
     assert kept.read_bytes() == b"one"
+    # What it says it kept, and when: the history file's name has the same moment.
+    assert changed.kept == Kept(kept.relative_to(tmp_path).as_posix(), one, 3)
+    assert kept.name.startswith(changed.at.strftime("%Y%m%dT%H%M%S.%fZ"))
     assert sorted(p.name for p in (tmp_path / "金融").iterdir()) == ["a.md"]  # no temp left
 
 

@@ -5,6 +5,10 @@ transactions; the row of each post written is also appended to a small journal
 (``index.journal``) until its transaction commits, so that a row whose post was written but never
 committed (a killed process) is recovered at the next start: :meth:`ArchiveIndex.recover`
 replays the journal against the files on disk.
+
+The ``versions`` table records the versions of each post (:class:`VersionRow`): when and why
+each was written, its SHA-256 and size, and where its bytes are. A version is journaled on the
+same line as the row of the write that made it, so the two are recovered together or not at all.
 """
 
 from __future__ import annotations
@@ -72,6 +76,16 @@ CREATE INDEX IF NOT EXISTS articles_docid ON articles (docid);
 CREATE INDEX IF NOT EXISTS articles_channel ON articles (channel);
 CREATE INDEX IF NOT EXISTS articles_intime ON articles (intime);
 CREATE INDEX IF NOT EXISTS articles_checked ON articles (last_checked);
+CREATE TABLE IF NOT EXISTS versions (
+    path TEXT NOT NULL,
+    at TEXT,
+    why TEXT,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    kept TEXT
+);
+CREATE INDEX IF NOT EXISTS versions_path ON versions (path);
+CREATE UNIQUE INDEX IF NOT EXISTS versions_kept ON versions (kept) WHERE kept IS NOT NULL;
 """
 
 
@@ -174,6 +188,7 @@ _CAPTURE_COLUMNS = ("capture_file", "capture_offset")
 # Columns a row put without them (None) keeps: the URL lists, where the post came from, and
 # the latest capture (the writer sets both capture columns or neither).
 _KEPT_WHEN_NONE = (*_URL_LISTS, "origin", "source", "source_commit", *_CAPTURE_COLUMNS)
+_JOURNAL_VERSIONS = "versions"  # the key of a journal line's versions, beside the row's columns
 _UPSERT = (
     f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
     "ON CONFLICT(url) DO UPDATE SET "
@@ -200,6 +215,11 @@ def _has_column(db: sqlite3.Connection, name: str) -> bool:
     return any(found[1] == name for found in db.execute("PRAGMA table_info(articles)"))
 
 
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return db.execute(query, (name,)).fetchone() is not None
+
+
 def _add_missing_columns(db: sqlite3.Connection) -> None:
     """Give an index made by an earlier version the columns added since."""
     for column in (*_URL_LISTS, "origin", "source", "source_commit", "capture_file"):
@@ -207,6 +227,48 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
     if not _has_column(db, "capture_offset"):
         db.execute("ALTER TABLE articles ADD COLUMN capture_offset INTEGER")
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One recorded version of the post at ``path`` (relative to the archive root).
+
+    ``at``: when it was written (ISO 8601 UTC, to the microsecond), ``why``: the reason
+    (a :class:`newsspider.archive.history.WriteReason` value); either is None when not known (a
+    version an earlier release kept without saying). ``kept``: the history file (relative to
+    the root) that holds its bytes once it was replaced, None while it is the post itself."""
+
+    path: str
+    at: str | None
+    why: str | None
+    sha256: str
+    size: int
+    kept: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | sqlite3.Row) -> VersionRow:
+        """The version of ``record`` (an SQLite row, or a mapping :meth:`to_record` made)."""
+        values = dict(record)
+        return cls(
+            path=str(values["path"]),
+            at=None if values.get("at") is None else str(values["at"]),
+            why=None if values.get("why") is None else str(values["why"]),
+            sha256=str(values["sha256"]),
+            size=int(values["size"]),
+            kept=None if values.get("kept") is None else str(values["kept"]),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """The version as a JSON-ready mapping."""
+        # Not dataclasses.asdict(): it deep-copies, slow for every write.
+        return {
+            "path": self.path,
+            "at": self.at,
+            "why": self.why,
+            "sha256": self.sha256,
+            "size": self.size,
+            "kept": self.kept,
+        }
 
 
 _IN_CHUNK = 500  # URLs per "IN (…)" query: well under SQLite's limit on parameters
@@ -233,6 +295,7 @@ class ArchiveIndex:
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self._pending = 0
+        self._open = False  # a transaction is open (it may hold version records alone)
         self._batch_started = 0.0
         # Called before each commit: what must be durable before the rows are (folder fsyncs).
         self.before_commit: Callable[[], None] | None = None
@@ -246,6 +309,7 @@ class ArchiveIndex:
                 self._db.executescript(_SCHEMA)
             self._db.row_factory = sqlite3.Row
             self._knows_images = _has_column(self._db, "images")
+            self._knows_versions = _has_table(self._db, "versions")
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None)
@@ -255,6 +319,7 @@ class ArchiveIndex:
         self._db.executescript(_SCHEMA)
         _add_missing_columns(self._db)
         self._knows_images = True
+        self._knows_versions = True
         self._journal = open(self.journal_path, "a", encoding="utf-8")  # noqa: SIM115
 
     @classmethod
@@ -379,6 +444,14 @@ class ArchiveIndex:
         found = self._db.execute(query, (*wanted, start, end, prefix, middle)).fetchone()
         return IndexRow.from_record(found) if found is not None else None
 
+    def versions(self, path: str) -> list[VersionRow]:
+        """The recorded versions of the post at ``path``, in the order they were recorded
+        (none in an index of an earlier version)."""
+        if not self._knows_versions:
+            return []
+        query = "SELECT * FROM versions WHERE path = ? ORDER BY rowid"
+        return [VersionRow.from_record(found) for found in self._db.execute(query, (path,))]
+
     def counts_by_channel(self) -> dict[str, dict[str, int]]:
         """``{channel: {status: n}}``."""
         result: dict[str, dict[str, int]] = {}
@@ -389,11 +462,60 @@ class ArchiveIndex:
 
     # --- writing ------------------------------------------------------------------------------
 
-    def journal(self, row: IndexRow) -> None:
-        """Note ``row``, whose post was just written, until the batch holding it commits."""
+    def journal(self, row: IndexRow, versions: Iterable[VersionRow] = ()) -> None:
+        """Note ``row``, whose post was just written, and the ``versions`` that write made,
+        until the batch holding them commits: one line, so that they are recovered together."""
         assert self._journal is not None, "a read-only index"
-        self._journal.write(json.dumps(row.to_record(), ensure_ascii=False) + "\n")
+        record = row.to_record()
+        kept = [version.to_record() for version in versions]
+        if kept:
+            record[_JOURNAL_VERSIONS] = kept
+        self._journal.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._journal.flush()
+
+    def put_version(self, version: VersionRow) -> bool:
+        """Record ``version``; returns False when the index had it already, so that replaying
+        a record changes nothing.
+
+        * ``kept`` None (the post at ``path`` holds these bytes now): added unless the newest
+          version of the post is already this one (same SHA-256, not replaced), or the post
+          has a version with this SHA-256 written at the same ``at``.
+        * ``kept`` set (these bytes were moved to that history file): the newest version of the
+          post, when it has this SHA-256 and is not replaced, is marked as kept there;
+          otherwise (a version no record names, e.g. a post written by an earlier release) it
+          is added with what ``version`` says. Nothing when a version is already kept there.
+        """
+        newest = self._db.execute(
+            "SELECT rowid, sha256, kept FROM versions WHERE path = ? ORDER BY rowid DESC LIMIT 1",
+            (version.path,),
+        ).fetchone()
+        is_current = newest is not None and newest["kept"] is None
+        if version.kept is None:
+            if is_current and newest["sha256"] == version.sha256:
+                return False
+            if (
+                version.at is not None
+                and self._db.execute(
+                    "SELECT 1 FROM versions WHERE path = ? AND at = ? AND sha256 = ?",
+                    (version.path, version.at, version.sha256),
+                ).fetchone()
+            ):
+                return False  # recorded before, and replaced since
+        elif self._db.execute("SELECT 1 FROM versions WHERE kept = ?", (version.kept,)).fetchone():
+            return False
+        self._begin()
+        if version.kept is not None and is_current and newest["sha256"] == version.sha256:
+            self._db.execute(
+                "UPDATE versions SET kept = ? WHERE rowid = ?", (version.kept, newest["rowid"])
+            )
+        else:
+            self._db.execute(
+                "INSERT INTO versions (path, at, why, sha256, size, kept) "
+                "VALUES (:path, :at, :why, :sha256, :size, :kept)",
+                version.to_record(),
+            )
+        self._after_write(counted=False)
+        return True
 
     def put(self, row: IndexRow) -> None:
         """Insert or update ``row`` (``first_archived`` of an existing row is kept)."""
@@ -454,11 +576,17 @@ class ArchiveIndex:
         self._after_write()
 
     def _begin(self) -> None:
-        if self._pending == 0:
+        if not self._open:
             self._db.execute("BEGIN")
+            self._open = True
             self._batch_started = time.monotonic()
 
-    def _after_write(self) -> None:
+    def _after_write(self, *, counted: bool = True) -> None:
+        """After a change in the open batch; a change not ``counted`` (a version record)
+        rides with the rows and never commits the batch: the journal line that holds it also
+        holds its row, which is put after it."""
+        if not counted:
+            return
         self._pending += 1
         if (
             self._pending >= self.batch_size
@@ -468,10 +596,11 @@ class ArchiveIndex:
 
     def commit(self) -> None:
         """Commit the open batch and empty the journal (``before_commit`` is called first)."""
-        if self._pending:
+        if self._open:
             if self.before_commit is not None:
                 self.before_commit()
             self._db.execute("COMMIT")
+            self._open = False
             self._pending = 0
         if self._journal is not None:
             self._journal.truncate(0)
@@ -491,16 +620,24 @@ class ArchiveIndex:
 
     def recover(self, sha256_of: Any) -> int:
         """Replay the journal left by a run that did not commit: index every journaled row whose
-        post is on disk with the journaled hash. ``sha256_of(path) -> str | None`` reads a file.
-        Returns how many rows were recovered."""
+        post is on disk with the journaled hash, and record every journaled version (one kept
+        in history only when its file is there; a version recorded already is not again).
+        ``sha256_of(path) -> str | None`` reads a file. Returns how many rows were recovered."""
         try:
             lines = self.journal_path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return 0
         recovered = 0
         for line in lines:
-            with contextlib.suppress(ValueError, TypeError):
-                row = IndexRow.from_record(json.loads(line))
+            with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                record = json.loads(line)
+                versions = [VersionRow.from_record(v) for v in record.pop(_JOURNAL_VERSIONS, [])]
+                row = IndexRow.from_record(record)
+                # A line is journaled once its write is done: its versions were all written,
+                # even when a later write replaced the post (its own line says where to).
+                for version in versions:
+                    if version.kept is None or (self.root / version.kept).is_file():
+                        self.put_version(version)
                 if sha256_of(self.root / row.path) == row.sha256:
                     current = self.get(row.url)
                     if current is None or current.sha256 != row.sha256:

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsspider.archive.files import TEMP_PREFIX, TEMP_SUFFIX, sync_folder, write_atomic
-from newsspider.archive.history import keep_version
+from newsspider.archive.history import Kept, WriteReason, keep_version, versions_written
 from newsspider.archive.index import (
     IMPORT_URL_PREFIX,
     ORIGIN_ADOPTION,
     ArchiveIndex,
     IndexRow,
+    VersionRow,
     remove_stale_temp_files,
 )
 from newsspider.archive.lock import ArchiveLock
@@ -45,11 +47,22 @@ crawled post the same way (:func:`crawled_post`)."""
 class PostWrite:
     """What :func:`put_post` found and did: whether a post was at the path (``existed``),
     whether its bytes changed (``written``; when not, nothing was touched), and the SHA-256 of
-    the post's bytes now."""
+    the post's bytes now; their ``size``, when it looked (``at``), and the previous bytes it
+    moved to history (``kept``), if any."""
 
     existed: bool
     written: bool
     sha256: str
+    size: int = 0
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    kept: Kept | None = None
+
+    def versions(self, relative: str, why: WriteReason) -> tuple[VersionRow, ...]:
+        """The version records of this write of the post at ``relative``, made for ``why``
+        (:func:`~newsspider.archive.history.versions_written`)."""
+        return versions_written(
+            relative, at=self.at, why=why, sha256=self.sha256, size=self.size, kept=self.kept
+        )
 
 
 def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> PostWrite:
@@ -62,16 +75,30 @@ def put_post(root: Path, relative: str, data: bytes, *, fsync: bool = True) -> P
     disk."""
     path = root / relative
     digest = hashlib.sha256(data).hexdigest()
+    at = datetime.now(UTC)
     try:
         previous: bytes | None = path.read_bytes()
     except FileNotFoundError:
         previous = None
     if previous == data:
-        return PostWrite(existed=True, written=False, sha256=digest)
+        return PostWrite(existed=True, written=False, sha256=digest, size=len(data), at=at)
+    kept = None
     if previous is not None:
-        keep_version(root, relative, previous, fsync=fsync)
+        file = keep_version(root, relative, previous, fsync=fsync, at=at)
+        kept = Kept(
+            file.relative_to(root).as_posix(),
+            hashlib.sha256(previous).hexdigest(),
+            len(previous),
+        )
     write_atomic(path, data, fsync=fsync, folder_sync=False)
-    return PostWrite(existed=previous is not None, written=True, sha256=digest)
+    return PostWrite(
+        existed=previous is not None,
+        written=True,
+        sha256=digest,
+        size=len(data),
+        at=at,
+        kept=kept,
+    )
 
 
 def sha256_of(path: Path) -> str | None:
@@ -188,12 +215,18 @@ class ArchiveStore:
         self.index.touch(url, origin=ORIGIN_ADOPTION)
         return dataclasses.replace(imported, url=url, origin=ORIGIN_ADOPTION)
 
-    def written(self, row: IndexRow) -> None:
-        """Record a post its writer put on disk (atomically, fsynced): the journal keeps the row
-        until its transaction commits, and its folder is synced before that."""
+    def written(self, row: IndexRow, versions: Iterable[VersionRow] = ()) -> None:
+        """Record a post its writer put on disk (atomically, fsynced), with the ``versions``
+        that write made (:meth:`PostWrite.versions`; an importer makes its own): the journal
+        keeps the row and the versions, on one line, until their transaction commits, and the
+        post's folder is synced before that. A version kept in history must be on disk (its
+        file fsynced) before it is recorded here."""
+        records = tuple(versions)
         if self.fsync:
             self._unsynced.add((self.root / row.path).parent)
-        self.index.journal(row)
+        self.index.journal(row, records)
+        for version in records:
+            self.index.put_version(version)
         self.index.put(row)
 
     def _sync_folders(self) -> None:

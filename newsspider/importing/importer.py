@@ -32,17 +32,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from newsspider.archive.history import find_version, keep_version
+from newsspider.archive.history import (
+    WriteReason,
+    find_version,
+    iso,
+    keep_version,
+    versions_written,
+)
 from newsspider.archive.index import (
     IMPORT_URL_PREFIX,
     LIVE,
     ORIGIN_IMPORT,
     ArchiveIndex,
     IndexRow,
+    VersionRow,
     now_iso,
 )
 from newsspider.archive.pictures import images_of_post
-from newsspider.archive.store import ArchiveStore, crawled_post, put_post
+from newsspider.archive.store import ArchiveStore, PostWrite, crawled_post, put_post
 from newsspider.importing.ledger import ImportLedger
 from newsspider.importing.legacy import (
     LegacyPost,
@@ -59,8 +66,8 @@ logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=1)
 """Copies of one article may carry dates this far apart (instances disagree by 5–23 minutes)."""
 
-HISTORY_REASON = "import"
-"""Why an imported version is kept as history (for history entries that record a reason)."""
+HISTORY_REASON = WriteReason.IMPORT
+"""Why the versions an import writes were written, as their records say."""
 
 _BATCH = 200  # articles per ledger transaction
 _PROGRESS_SECONDS = 2.0
@@ -319,14 +326,14 @@ class Importer:
         else:
             path = self._place(key, newest)
         for copy in as_history:
-            self._keep(path, self._bytes(copy, article.channel))
+            self._keep(path, self._bytes(copy, article.channel), copy.found.time)
         for found in article.repaired:  # the bytes as the source has them, before the repair
-            self._keep(path, self._read(found))
+            self._keep(path, self._read(found), found.time)
         post_copy = newest if becomes_post else None
         if post_copy is not None:
             data = self._bytes(post_copy, article.channel)
             put = put_post(self.store.root, path, data, fsync=self.store.fsync)
-            self._index(key, article, post_copy, path, put.sha256, data, written=put.written)
+            self._index(key, article, post_copy, path, put, data)
         self.ledger.record(
             key=key,
             channel=article.channel,
@@ -348,15 +355,18 @@ class Importer:
             return normalize_post(post, channel, copy.moment)
         return post.data
 
-    def _keep(self, path: str, data: bytes) -> None:
-        """Keep ``data`` as an earlier version of the post at ``path``, once (a rerun after an
-        interrupted import finds it there)."""
+    def _keep(self, path: str, data: bytes, when: datetime) -> None:
+        """Keep ``data``, the version of the post at ``path`` the source had at ``when``, as an
+        earlier version, once (a rerun after an interrupted import finds it there), and record
+        it (reason ``import``)."""
         assert self.store is not None
         sha = hashlib.sha256(data).hexdigest()
         if find_version(self.store.root, path, sha) is not None:
             return
-        # HISTORY_REASON is what an entry that records why it was kept would carry.
-        keep_version(self.store.root, path, data, fsync=self.store.fsync)
+        file = keep_version(self.store.root, path, data, fsync=self.store.fsync)
+        kept = file.relative_to(self.store.root).as_posix()
+        version = VersionRow(path, iso(when), HISTORY_REASON, sha, len(data), kept)
+        self.store.index.put_version(version)
 
     def _place(self, key: str, copy: Copy) -> str:
         assert self.store is not None
@@ -375,10 +385,8 @@ class Importer:
         article: ScannedArticle,
         copy: Copy,
         path: str,
-        sha256: str,
+        put: PostWrite,
         data: bytes,
-        *,
-        written: bool,
     ) -> None:
         assert self.store is not None
         # A crawl may have adopted the post since: its row, under the article's URL, stays.
@@ -390,7 +398,7 @@ class Importer:
             docid=existing.docid if existing is not None else None,
             channel=channel_name(article.channel),
             path=path,
-            sha256=sha256,
+            sha256=put.sha256,
             title=copy.title,
             intime=int(copy.moment.timestamp()),
             mtime=None,
@@ -404,8 +412,16 @@ class Importer:
             source=self.source.description,
             source_commit=copy.found.commit,
         )
-        if written:
-            self.store.written(row)
+        if put.written:
+            versions = versions_written(
+                path,
+                at=copy.found.time,
+                why=HISTORY_REASON,
+                sha256=put.sha256,
+                size=put.size,
+                kept=put.kept,
+            )
+            self.store.written(row, versions)
         else:
             self.store.index.put(row)
 

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+from newsspider.archive.history import WriteReason
 from newsspider.archive.index import GONE, LIVE, ORIGIN_ADOPTION, IndexRow, now_iso, to_unix
 from newsspider.archive.store import ArchiveStore, put_post
 from newsspider.config import ArchiveConfig, Config
@@ -45,6 +46,10 @@ class ArchiveWriterPipeline:
       loses text.
     * A post already on disk that the index does not know (an archive from the older pipeline)
       is adopted: recorded, and rewritten only when the new rendering differs.
+    * Every version written is recorded with why it was written: the spider's
+      ``write_reason`` (a :class:`~newsspider.archive.history.WriteReason` value; ``crawl``
+      for a spider that names none), or ``adoption`` for an adopted post, also when its bytes
+      were kept as they were.
     * An article whose worker process died before its post was written fails
       (``sina/failed/worker_crashed``); it is not indexed, so the next run fetches it again.
 
@@ -58,6 +63,7 @@ class ArchiveWriterPipeline:
         self.store = store
         self.config = config
         self.workers = WorkerPool.of(crawler)
+        self.reason = _reason_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveWriterPipeline:
@@ -135,19 +141,42 @@ class ArchiveWriterPipeline:
             capture_file=item.capture.file if item.capture is not None else None,
             capture_offset=item.capture.offset if item.capture is not None else None,
         )
-        if known is None and put.existed:
+        adopted = known is None and put.existed
+        if adopted:
             self.stats.inc_value(ARCHIVE_ADOPTED)
             logger.info("Adopted %s", relative)
         elif known is not None and known.origin == ORIGIN_ADOPTION and known.docid is None:
+            adopted = True
             self.stats.inc_value(ARCHIVE_ADOPTED)  # an imported post, met by a crawl just now
             logger.info("Adopted the imported post %s for %s", relative, item.url)
+        why = WriteReason.ADOPTION if adopted else self.reason
         if not put.written:
             self.stats.inc_value(ARCHIVE_UNCHANGED)
             store.index.put(row)
+            # An adopted post, as it was, becomes a version of the archive; so does a post
+            # whose bytes the index did not know (written by a run killed before it recorded
+            # the write).
+            if adopted or (known is not None and known.sha256 != put.sha256):
+                for version in put.versions(relative, why):
+                    store.index.put_version(version)
             return dataclasses.replace(item, post_path=relative)
         if put.existed:
             self.stats.inc_value(ARCHIVE_HISTORY)
-        store.written(row)
+        store.written(row, put.versions(relative, why))
         self.stats.inc_value(ARCHIVE_WRITTEN)
         self.stats.inc_value(ARCHIVE_UPDATED if put.existed else ARCHIVE_NEW)
         return dataclasses.replace(item, post_path=relative)
+
+
+def _reason_of(crawler: Crawler) -> WriteReason:
+    """Why the crawl's spider writes posts: its class's ``write_reason``, ``crawl`` when it
+    names none. A value that is no reason is a programming error, refused at start."""
+    spider = crawler.spidercls
+    value = getattr(spider, "write_reason", WriteReason.CRAWL)
+    try:
+        return WriteReason(value)
+    except ValueError:
+        reasons = ", ".join(reason.value for reason in WriteReason)
+        raise ValueError(
+            f"{spider.__name__}.write_reason = {value!r} is not one of {reasons}"
+        ) from None

@@ -10,6 +10,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
+from newsspider.archive.history import WriteReason
 from newsspider.archive.index import GONE, IndexRow, to_unix
 from newsspider.capture import CAPTURE_META, ROLL
 from newsspider.config import Config
@@ -68,6 +69,7 @@ class SinaFinanceSpider(ArticleSpider):
     """
 
     name = "sina_finance"
+    write_reason = WriteReason.CRAWL  # what the history of the posts it writes says
 
     def __init__(self, **kwargs: Any) -> None:
         params = {k: kwargs.pop(k) for k in PARAM_NAMES if k in kwargs}

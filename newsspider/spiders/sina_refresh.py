@@ -13,6 +13,7 @@ from typing import Any
 
 import scrapy
 
+from newsspider.archive.history import WriteReason
 from newsspider.archive.index import IndexRow
 from newsspider.config import ConfigError
 from newsspider.params import parse_moment
@@ -114,6 +115,7 @@ class SinaRefreshSpider(ArticleSpider):
     """
 
     name = "sina_refresh"
+    write_reason = WriteReason.REFRESH  # what the history of the posts it writes says
 
     def __init__(self, **kwargs: Any) -> None:
         selection = {k: kwargs.pop(k) for k in REFRESH_ARGS if k in kwargs}
