@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import signal
@@ -152,6 +153,11 @@ def test_a_clean_rebuild_is_a_clean_crawl_and_keeps_the_verbatim_posts_in_histor
     assert posts_under(archive) == posts_under(reference)
     history = sorted(p.read_bytes() for p in (archive / ".newsspider/history").rglob("*.md"))
     assert history == sorted(expected_archive().values())
+    # The history says why each version was written.
+    listed = scrapy("archive_history", GOLDENS[2].url, "--json", "-s", f"ARCHIVE_DIR={archive}")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    versions = json.loads(listed.stdout)["versions"]
+    assert [v["why"] for v in versions] == ["crawl", "rebuild"]
     # A second clean rebuild finds nothing to change.
     again = rebuild(archive, ARCHIVE_BODY="clean")
     assert again.returncode == 0
