@@ -19,7 +19,7 @@ from newsspider.archive.naming import legacy_stem
 
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDENS, synthetic_article
-from utils.crawl import REPO, crawl_command, latest_report, run_crawl, scrapy
+from utils.crawl import REPO, crawl_command, latest_report, refresh_all, run_crawl, scrapy
 from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
@@ -50,16 +50,8 @@ def versions_of(archive, target):
 
 
 def refresh(server, archive, *settings):
-    options = [part for setting in settings for part in ("-s", setting)]
-    result = scrapy(
-        "refresh",
-        "--all",
-        "-s",
-        f"SINA_MIRROR={server.base_url}",
-        "-s",
-        f"ARCHIVE_DIR={archive}",
-        *options,
-    )
+    values = dict(setting.split("=", 1) for setting in settings)
+    result = refresh_all(server.base_url, archive, **values)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

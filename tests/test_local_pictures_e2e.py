@@ -11,7 +11,7 @@ import pytest
 
 from utils.archive import posts_under
 from utils.content import GOLDEN, GOLDENS
-from utils.crawl import run_crawl, scrapy, writer_with_one_worker
+from utils.crawl import refresh_all, run_crawl, writer_with_one_worker
 from utils.items import CLEAN
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures
@@ -70,16 +70,7 @@ def test_local_posts_show_the_stored_pictures_and_gain_the_rest_once_stored(tmp_
         # The pictures are fixed: the next rewrite of the posts points them at the files.
         for url in failing:
             server.fail_next(url, times=0)
-        refreshed = scrapy(
-            "refresh",
-            "--all",
-            "-s",
-            f"SINA_MIRROR={server.base_url}",
-            "-s",
-            f"ARCHIVE_DIR={archive}",
-            "-s",
-            "ARCHIVE_IMAGES=local",
-        )
+        refreshed = refresh_all(server.base_url, archive, ARCHIVE_IMAGES="local")
         assert refreshed.returncode == 0, refreshed.stderr[-3000:]
     after = posts_under(archive)
     assert {name for name in posts if after[name] != posts[name]} == affected
@@ -166,16 +157,7 @@ def test_a_refresh_of_pages_that_answer_304_still_shows_the_pictures_stored_sinc
         assert affected and len(affected) < len(posts)
 
         server.fail_next(failing, times=0)
-        refreshed = scrapy(
-            "refresh",
-            "--all",
-            "-s",
-            f"SINA_MIRROR={server.base_url}",
-            "-s",
-            f"ARCHIVE_DIR={archive}",
-            "-s",
-            "ARCHIVE_IMAGES=local",
-        )
+        refreshed = refresh_all(server.base_url, archive, ARCHIVE_IMAGES="local")
         assert refreshed.returncode == 0, refreshed.stderr[-3000:]
         # Only the posts that showed a remote picture were asked for in full.
         full = [h for g in GOLDENS for h in server.headers_of(g.url)[1:]]
@@ -187,16 +169,7 @@ def test_a_refresh_of_pages_that_answer_304_still_shows_the_pictures_stored_sinc
             for src in shown(after[name]):
                 assert (pictures / src.removeprefix("/images/")).is_file(), (name, src)
 
-        again = scrapy(
-            "refresh",
-            "--all",
-            "-s",
-            f"SINA_MIRROR={server.base_url}",
-            "-s",
-            f"ARCHIVE_DIR={archive}",
-            "-s",
-            "ARCHIVE_IMAGES=local",
-        )
+        again = refresh_all(server.base_url, archive, ARCHIVE_IMAGES="local")
         assert again.returncode == 0, again.stderr[-3000:]
         last = [server.headers_of(g.url)[-1] for g in GOLDENS]
         assert all("if-none-match" in h for h in last)  # nothing left to show: all conditional

@@ -18,7 +18,7 @@ from newsspider.archive.naming import legacy_stem, post_filename
 
 from utils.archive import CHINA_DIR, posts_under
 from utils.content import GOLDENS, synthetic_article
-from utils.crawl import REPO, audit, crawl_command, latest_report, run_crawl, scrapy
+from utils.crawl import REPO, audit, crawl_command, latest_report, refresh_all, run_crawl, scrapy
 from utils.mocksina import MockSina
 
 pytestmark = pytest.mark.e2e
@@ -146,16 +146,7 @@ def test_refresh_with_304s_a_changed_article_and_a_gone_one(tmp_path):
         server.add_page(article.url, changed_page, headers={"ETag": '"v2-2"'})
         server.add_page(items[4]["url"], "<html>gone</html>", status=410)
         server.requests.clear()
-        result = scrapy(
-            "refresh",
-            "--all",
-            "-s",
-            f"SINA_MIRROR={server.base_url}",
-            "-s",
-            f"ARCHIVE_DIR={archive}",
-            "-s",
-            "ARCHIVE_BODY=verbatim",
-        )
+        result = refresh_all(server.base_url, archive, ARCHIVE_BODY="verbatim")
         assert result.returncode == 0, result.stderr[-3000:]
         assert not [r for r in server.requests if "/api/roll/" in r]
     after = posts_under(archive)

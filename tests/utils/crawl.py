@@ -124,6 +124,13 @@ def scrapy(
     )
 
 
+def refresh_all(mirror: str, archive: Path, **settings: object) -> subprocess.CompletedProcess[str]:
+    """``scrapy refresh --all`` of ``archive`` against ``mirror``, with ``settings`` (``-s``)."""
+    merged: dict[str, object] = {"SINA_MIRROR": mirror, "ARCHIVE_DIR": str(archive), **settings}
+    options = [part for name, value in merged.items() for part in ("-s", f"{name}={value}")]
+    return scrapy("refresh", "--all", *options)
+
+
 def scrapy_as_installed(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """A scrapy command as the ``scrapy`` script runs it (its messages say ``scrapy:``)."""
     launcher = "import sys; from scrapy.cmdline import execute; sys.argv[0] = 'scrapy'; execute()"
