@@ -5,6 +5,7 @@ Usually started with ``scrapy rebuild`` (see ``newsspider.commands.rebuild``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
@@ -165,17 +166,7 @@ class SinaRebuildSpider(ArticleSpider):
         response = captured_response(page, row.url)
         for item in self.parse_article(response, url=row.url, channel=row.channel, entry=entry):
             if isinstance(item, FetchedPage):
-                yield FetchedPage(
-                    url=item.url,
-                    channel=item.channel,
-                    docid=item.docid,
-                    entry=item.entry,
-                    body=item.body,
-                    encoding=item.encoding,
-                    etag=item.etag,
-                    last_modified=item.last_modified,
-                    capture=row.capture,
-                )
+                yield dataclasses.replace(item, capture=row.capture)
 
     def _unreadable(self, row: IndexRow, why: str) -> None:
         self.stats().inc_value(REBUILD_UNREADABLE)
