@@ -37,6 +37,7 @@ from scrapy.utils.misc import load_object
 
 from newsspider import settings as defaults
 from newsspider.archive.body import BodyMode
+from newsspider.archive.store import ArchiveStore
 from newsspider.post import AuthorMode
 
 if TYPE_CHECKING:
@@ -490,6 +491,18 @@ class ArchiveConfig:
             index_batch_seconds=_ARCHIVE_INDEX_BATCH_SECONDS.read(settings),
             writes=_ARCHIVE_WRITES.read(settings),
             knowledge=_ARCHIVE_KNOWLEDGE.read(settings),
+        )
+
+    def open_store(self) -> ArchiveStore:
+        """The archive at :attr:`root`, opened for writing with these settings (its lock
+        waited for ``lock_wait`` seconds; :class:`~newsspider.archive.lock.ArchiveLockedError`
+        after that)."""
+        return ArchiveStore.open(
+            self.root,
+            fsync=self.fsync,
+            lock_wait=self.lock_wait,
+            batch_size=self.index_batch,
+            batch_seconds=self.index_batch_seconds,
         )
 
 

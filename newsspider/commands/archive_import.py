@@ -25,7 +25,6 @@ from scrapy.exceptions import UsageError
 
 from newsspider.archive.index import ArchiveIndex
 from newsspider.archive.lock import ArchiveLockedError
-from newsspider.archive.store import ArchiveStore
 from newsspider.config import ArchiveConfig, ConfigError
 from newsspider.exitcodes import LOCKED, OK
 from newsspider.importing.importer import Importer, ImportSummary
@@ -101,13 +100,7 @@ class Command(ScrapyCommand):
         if opts.dry_run:
             return self._dry_run(source, config)
         try:
-            store = ArchiveStore.open(
-                config.root,
-                fsync=config.fsync,
-                lock_wait=config.lock_wait,
-                batch_size=config.index_batch,
-                batch_seconds=config.index_batch_seconds,
-            )
+            store = config.open_store()
         except ArchiveLockedError as exc:
             print(f"newsspider: {exc}", file=sys.stderr)
             return None

@@ -49,13 +49,7 @@ class CrawlArchive:
     def from_crawler(cls, crawler: Crawler) -> CrawlArchive:
         config = Config.of(crawler).archive
         if config.writes:
-            store = ArchiveStore.open(
-                config.root,
-                fsync=config.fsync,
-                lock_wait=config.lock_wait,
-                batch_size=config.index_batch,
-                batch_seconds=config.index_batch_seconds,
-            )
+            store = config.open_store()
             assert crawler.stats is not None
             _report(store, crawler.stats)
             ext = cls(store, store.index)
