@@ -27,7 +27,7 @@ from pathlib import Path
 
 from newsspider.archive.body import is_markdown_content
 from newsspider.archive.front_matter import split_post
-from newsspider.archive.index import LIVE, STATE_DIR, ArchiveIndex
+from newsspider.archive.index import LIVE, STATE_DIR, ArchiveIndex, IndexRow
 from newsspider.sina.urls import NotSinaUrl, trusted_url
 
 RECORD_NAME = "pictures.sqlite3"
@@ -158,18 +158,28 @@ def images_of_post(data: bytes) -> tuple[str, ...]:
     return post_images(body, headimg if isinstance(headimg, str) else "")
 
 
-def record_post_pictures(index: ArchiveIndex, root: Path) -> int:
-    """Record in ``index`` the pictures of the live posts whose pictures it does not know (an
-    index of an earlier version), read from their files (:func:`images_of_post`); a post not on
-    disk stays unknown. Returns how many posts were recorded. Runs once per archive: afterwards
-    every post written records its pictures as it is written."""
-    recorded = 0
+def unrecorded_post_images(
+    index: ArchiveIndex, root: Path
+) -> Iterator[tuple[IndexRow, tuple[str, ...]]]:
+    """The live posts whose pictures ``index`` does not know (an index of an earlier version),
+    each with the pictures read from its file (:func:`images_of_post`); a post not on disk is
+    left out. The rows are read first, so the caller may write the index meanwhile."""
     for row in list(index.unrecorded_pictures()):
         try:
             data = (root / row.path).read_bytes()
         except OSError:
             continue
-        index.put(dataclasses.replace(row, images=images_of_post(data)))
+        yield row, images_of_post(data)
+
+
+def record_post_pictures(index: ArchiveIndex, root: Path) -> int:
+    """Record in ``index`` the pictures of the live posts whose pictures it does not know
+    (:func:`unrecorded_post_images`); a post not on disk stays unknown. Returns how many posts
+    were recorded. Runs once per archive: afterwards every post written records its pictures
+    as it is written."""
+    recorded = 0
+    for row, images in unrecorded_post_images(index, root):
+        index.put(dataclasses.replace(row, images=images))
         recorded += 1
     index.commit()
     return recorded
@@ -355,13 +365,9 @@ def archive_pictures(root: Path, folder: Path, hosts: Iterable[str]) -> ArchiveP
     try:
         referenced = index.pictures()
         read = 0
-        for row in index.unrecorded_pictures():
-            try:
-                data = (root / row.path).read_bytes()
-            except OSError:
-                continue
+        for _row, images in unrecorded_post_images(index, root):
             read += 1
-            for url in images_of_post(data):
+            for url in images:
                 referenced[url] = referenced.get(url, 0) + 1
         posts = sum(n.get(LIVE, 0) for n in index.counts_by_channel().values())
         return ArchivePictures(take_census(referenced, record, folder, hosts), posts, read)
