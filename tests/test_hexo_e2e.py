@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 
@@ -10,7 +9,7 @@ import pytest
 
 from utils.content import GOLDEN, GOLDENS
 from utils.crawl import run_crawl
-from utils.hexo_site import generate_hexo_site, load_hexo_posts
+from utils.hexo_site import generate_hexo_site, load_hexo_posts, picture_sources, post_pages
 from utils.items import CLEAN
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures
@@ -111,13 +110,9 @@ def test_a_local_pictures_archive_generates_pages_whose_pictures_are_in_the_site
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stats["images/stored"] > 0
     public = generate_hexo_site(blog / "_posts", blog / "images", tmp_path / "site")
-    pages = [page for page in public.rglob("index.html") if page.parent != public]
+    pages = post_pages(public)
     assert len(pages) >= len(GOLDENS)
-    sources = [
-        html.unescape(src)
-        for page in pages
-        for src in re.findall(r'<img\b[^>]*?\ssrc="([^"]*)"', page.read_text(encoding="utf-8"))
-    ]
+    sources = picture_sources(pages)
     assert len(sources) > len(GOLDENS)
     for src in sources:
         assert src.startswith("/images/"), src

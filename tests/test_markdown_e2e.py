@@ -17,7 +17,7 @@ from newsspider.post import build_post
 from utils.archive import posts_under
 from utils.content import GOLDEN, GOLDENS
 from utils.crawl import run_crawl
-from utils.hexo_site import generate_hexo_site, load_hexo_posts
+from utils.hexo_site import generate_hexo_site, load_hexo_posts, picture_sources, post_pages
 from utils.items import CLEAN, fetched
 from utils.mocksina import MockSina
 from utils.pictures import golden_pictures, serve_pictures
@@ -99,12 +99,8 @@ def test_markdown_posts_with_local_pictures_show_the_site_copies(tmp_path):
             shown += 1
     assert shown > len(GOLDENS)
     public = generate_hexo_site(blog / "_posts", blog / "images", tmp_path / "site")
-    pages = [page for page in public.rglob("index.html") if page.parent != public]
-    sources = [
-        html.unescape(src)
-        for page in pages
-        for src in re.findall(r'<img\b[^>]*?\ssrc="([^"]*)"', page.read_text(encoding="utf-8"))
-    ]
+    pages = post_pages(public)
+    sources = picture_sources(pages)
     assert len(sources) > len(GOLDENS)
     for src in sources:
         assert src.startswith("/images/"), src

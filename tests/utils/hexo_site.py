@@ -12,8 +12,10 @@ and ``timezone: ''`` (dates without an offset are read in the node process's loc
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -65,6 +67,9 @@ class HexoLoad:
     # What Hexo logged at error/fatal level, e.g. "Process failed: _posts/x.md: YAMLException: ...".
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+_IMG_SRC = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"')
 
 
 def hexo_available() -> bool:
@@ -195,3 +200,17 @@ def generate_hexo_site(archive_dir: Path, images_dir: Path, work_dir: Path) -> P
             f"{GENERATE_SCRIPT.name} failed with exit code {proc.returncode}:\n{stderr}"
         )
     return work_dir / "public"
+
+
+def post_pages(public: Path) -> list[Path]:
+    """The pages of a generated site (:func:`generate_hexo_site`) below its home page."""
+    return [page for page in public.rglob("index.html") if page.parent != public]
+
+
+def picture_sources(pages: list[Path]) -> list[str]:
+    """The ``<img src>`` of every one of ``pages``, unescaped, in page order."""
+    return [
+        html.unescape(src)
+        for page in pages
+        for src in _IMG_SRC.findall(page.read_text(encoding="utf-8"))
+    ]
